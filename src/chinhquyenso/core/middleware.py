@@ -1,0 +1,32 @@
+"""Keep a signed-in leader or administrator who has not passed the second factor on the OTP
+pages (issue #2, point 5)."""
+
+from __future__ import annotations
+
+from django.shortcuts import redirect
+from django.urls import reverse
+
+ALLOWED_PREFIXES = ("/static/", "/api/", "/favicon")
+
+
+class SecondFactorMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not request.path.startswith(
+            ALLOWED_PREFIXES
+        ):
+            from chinhquyenso.core.services.people import confirmed_totp, requires_second_factor
+
+            if requires_second_factor(user) and not user.is_verified():
+                allowed = {
+                    reverse("core:otp"),
+                    reverse("core:otp_enrol"),
+                    reverse("core:logout"),
+                }
+                if request.path not in allowed:
+                    target = "core:otp" if confirmed_totp(user) else "core:otp_enrol"
+                    return redirect(target)
+        return self.get_response(request)

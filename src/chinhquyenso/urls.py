@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from chinhquyenso.api import api
+from chinhquyenso.core.views import errors
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("quan-tri-he-thong/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("chinhquyenso.core.urls")),
+]
+
+handler400 = errors.bad_request
+handler403 = errors.forbidden
+handler404 = errors.not_found
+handler500 = errors.server_error

@@ -1,0 +1,131 @@
+"""Shared fixtures: a small province with two communes, and the personas of STYLE.md habit 9.
+
+Personas: the responsible official (specialist of Xã A), a colleague in the same unit, an
+official of another commune (Xã B), a citizen, an anonymous visitor; plus an administrator and a
+leader of the province who must use TOTP.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from chinhquyenso.core.models import (
+    AdministrativeUnit,
+    Organisation,
+    Position,
+    Role,
+    User,
+    UserKind,
+)
+from chinhquyenso.core.models.organisations import OrganisationKind
+
+PASSWORD = "Mat-khau-thu-nghiem-2026"
+
+
+def make_org(name, kind, parent=None, org_code=None, admin_unit=None) -> Organisation:
+    """Test-only shortcut around the tree path (services are tested in their own files)."""
+    org = Organisation.objects.create(
+        name=name, kind=kind, parent=parent, org_code=org_code, admin_unit=admin_unit
+    )
+    org.path = (parent.path if parent else "/") + f"{org.pk}/"
+    org.depth = org.path.count("/") - 2
+    org.save(update_fields=["path", "depth"])
+    return org
+
+
+def make_official(username, org, role, title="", **extra) -> User:
+    user = User.objects.create_user(
+        username=username,
+        password=PASSWORD,
+        kind=UserKind.OFFICIAL,
+        full_name=extra.pop("full_name", username),
+        **extra,
+    )
+    Position.objects.create(user=user, organisation=org, role=role, title=title)
+    return user
+
+
+@pytest.fixture
+def province(db):
+    unit = AdministrativeUnit.objects.get(level="province", name="Lâm Đồng")
+    return make_org("UBND tỉnh Lâm Đồng", OrganisationKind.PROVINCE_COMMITTEE, None,
+                    "000.00.00.H39", unit)
+
+
+@pytest.fixture
+def commune_a(province):
+    unit = AdministrativeUnit.objects.get(level="commune", name="Xã Đơn Dương")
+    return make_org("UBND xã Đơn Dương", OrganisationKind.COMMUNE_COMMITTEE, province,
+                    "000.01.39.H39", unit)
+
+
+@pytest.fixture
+def commune_b(province):
+    unit = AdministrativeUnit.objects.get(level="commune", name="Xã D'Ran")
+    return make_org("UBND xã D'Ran", OrganisationKind.COMMUNE_COMMITTEE, province,
+                    "000.02.39.H39", unit)
+
+
+@pytest.fixture
+def unit_a(commune_a):
+    return make_org("Văn phòng HĐND và UBND xã Đơn Dương", OrganisationKind.UNIT, commune_a)
+
+
+@pytest.fixture
+def responsible(unit_a):
+    return make_official("chuyenvien.a", unit_a, Role.SPECIALIST, "Chuyên viên",
+                         full_name="Nguyễn Văn An")
+
+
+@pytest.fixture
+def colleague(unit_a):
+    return make_official("dongnghiep.a", unit_a, Role.SPECIALIST, "Chuyên viên",
+                         full_name="Trần Thị Bình")
+
+
+@pytest.fixture
+def other_commune_official(commune_b):
+    return make_official("chuyenvien.b", commune_b, Role.SPECIALIST, "Chuyên viên",
+                         full_name="Lê Văn Cường")
+
+
+@pytest.fixture
+def commune_admin(commune_a):
+    return make_official("quantri.a", commune_a, Role.ADMIN, "Quản trị hệ thống",
+                         full_name="Phạm Thị Dung")
+
+
+@pytest.fixture
+def province_admin(province):
+    return make_official("quantri.tinh", province, Role.ADMIN, "Quản trị hệ thống",
+                         full_name="Hoàng Văn Em")
+
+
+@pytest.fixture
+def leader(province):
+    return make_official("chutich", province, Role.LEADER, "Chủ tịch",
+                         full_name="Võ Minh Giang")
+
+
+@pytest.fixture
+def citizen(db):
+    return User.objects.create_user(
+        username="068090001234",
+        password=PASSWORD,
+        kind=UserKind.CITIZEN,
+        full_name="Đặng Thị Hoa",
+        personal_id="068090001234",
+    )
+
+
+@pytest.fixture
+def anonymous():
+    return AnonymousUser()
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser(
+        username="root", password=PASSWORD, kind=UserKind.OFFICIAL, full_name="Quản trị gốc"
+    )
