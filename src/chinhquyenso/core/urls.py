@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chinhquyenso.core.views import account, admin_pages, files, home
+from chinhquyenso.core.views import account, admin_pages, files, home, tasks_page
 
 app_name = "core"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     *account.urlpatterns,
     *admin_pages.urlpatterns,
     *files.urlpatterns,
+    *tasks_page.urlpatterns,
 ]

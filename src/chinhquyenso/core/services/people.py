@@ -47,9 +47,13 @@ def create_official(
     email: str = "",
     phone: str = "",
     password: str | None = None,
+    password_hash: str | None = None,
     check_password_strength: bool = True,
 ) -> User:
-    """Create an official's account with a first position in `organisation`."""
+    """Create an official's account with a first position in `organisation`.
+
+    `password_hash` (an already hashed password, e.g. one Argon2 hash shared by all demo
+    accounts) skips hashing; it is never a plaintext."""
     permissions.require(actor, "person.manage", organisation)
     if role not in Role.values:
         raise ValidationFailed(f"Vai trò không hợp lệ: {role}", code="unknown_role")
@@ -62,7 +66,9 @@ def create_official(
         phone=phone,
         kind=UserKind.OFFICIAL,
     )
-    if password:
+    if password_hash:
+        user.password = password_hash
+    elif password:
         if check_password_strength:
             _check_password(password, user)
         user.set_password(password)
