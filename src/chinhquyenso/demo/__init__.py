@@ -1,0 +1,1 @@
+"""Deterministic demo data: Lâm Đồng province, its agencies, communes, officials and citizens."""
