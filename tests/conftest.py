@@ -49,22 +49,25 @@ def make_official(username, org, role, title="", **extra) -> User:
 @pytest.fixture
 def province(db):
     unit = AdministrativeUnit.objects.get(level="province", name="Lâm Đồng")
-    return make_org("UBND tỉnh Lâm Đồng", OrganisationKind.PROVINCE_COMMITTEE, None,
-                    "000.00.00.H39", unit)
+    return make_org(
+        "UBND tỉnh Lâm Đồng", OrganisationKind.PROVINCE_COMMITTEE, None, "000.00.00.H39", unit
+    )
 
 
 @pytest.fixture
 def commune_a(province):
     unit = AdministrativeUnit.objects.get(level="commune", name="Xã Đơn Dương")
-    return make_org("UBND xã Đơn Dương", OrganisationKind.COMMUNE_COMMITTEE, province,
-                    "000.01.39.H39", unit)
+    return make_org(
+        "UBND xã Đơn Dương", OrganisationKind.COMMUNE_COMMITTEE, province, "000.01.39.H39", unit
+    )
 
 
 @pytest.fixture
 def commune_b(province):
     unit = AdministrativeUnit.objects.get(level="commune", name="Xã D'Ran")
-    return make_org("UBND xã D'Ran", OrganisationKind.COMMUNE_COMMITTEE, province,
-                    "000.02.39.H39", unit)
+    return make_org(
+        "UBND xã D'Ran", OrganisationKind.COMMUNE_COMMITTEE, province, "000.02.39.H39", unit
+    )
 
 
 @pytest.fixture
@@ -74,38 +77,42 @@ def unit_a(commune_a):
 
 @pytest.fixture
 def responsible(unit_a):
-    return make_official("chuyenvien.a", unit_a, Role.SPECIALIST, "Chuyên viên",
-                         full_name="Nguyễn Văn An")
+    return make_official(
+        "chuyenvien.a", unit_a, Role.SPECIALIST, "Chuyên viên", full_name="Nguyễn Văn An"
+    )
 
 
 @pytest.fixture
 def colleague(unit_a):
-    return make_official("dongnghiep.a", unit_a, Role.SPECIALIST, "Chuyên viên",
-                         full_name="Trần Thị Bình")
+    return make_official(
+        "dongnghiep.a", unit_a, Role.SPECIALIST, "Chuyên viên", full_name="Trần Thị Bình"
+    )
 
 
 @pytest.fixture
 def other_commune_official(commune_b):
-    return make_official("chuyenvien.b", commune_b, Role.SPECIALIST, "Chuyên viên",
-                         full_name="Lê Văn Cường")
+    return make_official(
+        "chuyenvien.b", commune_b, Role.SPECIALIST, "Chuyên viên", full_name="Lê Văn Cường"
+    )
 
 
 @pytest.fixture
 def commune_admin(commune_a):
-    return make_official("quantri.a", commune_a, Role.ADMIN, "Quản trị hệ thống",
-                         full_name="Phạm Thị Dung")
+    return make_official(
+        "quantri.a", commune_a, Role.ADMIN, "Quản trị hệ thống", full_name="Phạm Thị Dung"
+    )
 
 
 @pytest.fixture
 def province_admin(province):
-    return make_official("quantri.tinh", province, Role.ADMIN, "Quản trị hệ thống",
-                         full_name="Hoàng Văn Em")
+    return make_official(
+        "quantri.tinh", province, Role.ADMIN, "Quản trị hệ thống", full_name="Hoàng Văn Em"
+    )
 
 
 @pytest.fixture
 def leader(province):
-    return make_official("chutich", province, Role.LEADER, "Chủ tịch",
-                         full_name="Võ Minh Giang")
+    return make_official("chutich", province, Role.LEADER, "Chủ tịch", full_name="Võ Minh Giang")
 
 
 @pytest.fixture
@@ -129,3 +136,22 @@ def superuser(db):
     return User.objects.create_superuser(
         username="root", password=PASSWORD, kind=UserKind.OFFICIAL, full_name="Quản trị gốc"
     )
+
+
+def sign_in(client, user):
+    """Sign `user` in on the test client; leaders and admins also pass the second factor
+    (a confirmed TOTP device recorded in the session, as django_otp.login does)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from chinhquyenso.core.services.people import requires_second_factor
+
+    client.force_login(user)
+    if requires_second_factor(user):
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=user, confirmed=True, defaults={"name": "Thiết bị thử nghiệm"}
+        )
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client

@@ -12,6 +12,10 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+SUPPORTED_DATABASE_ENGINES = {
+    "django.db.backends.sqlite3",
+    "django.db.backends.postgresql",
+}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -89,8 +93,11 @@ def database(name: str, default: str) -> dict:
         config = environ.Env.db_url_config(value)
     except Exception as exc:  # environ raises several types for a bad URL
         raise ImproperlyConfigured(f"Biến môi trường {name}={value!r} không hợp lệ: {exc}") from exc
-    if not config.get("ENGINE"):
-        raise ImproperlyConfigured(f"Biến môi trường {name}={value!r}: không nhận ra loại CSDL")
+    engine = config.get("ENGINE") or ""
+    if engine not in SUPPORTED_DATABASE_ENGINES:
+        raise ImproperlyConfigured(
+            f"Biến môi trường {name}={value!r}: chỉ hỗ trợ sqlite:/// và postgres://"
+        )
     return config
 
 

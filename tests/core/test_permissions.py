@@ -2,7 +2,9 @@ from chinhquyenso.core import permissions
 
 
 def test_specialist_views_own_commune_but_not_another(responsible, commune_a, commune_b):
-    assert permissions.can(responsible, "organisation.view", responsible.positions.get().organisation)
+    assert permissions.can(
+        responsible, "organisation.view", responsible.positions.get().organisation
+    )
     assert not permissions.can(responsible, "organisation.view", commune_b)
     # A specialist's scope is its own unit, not the whole commune above it.
     assert not permissions.can(responsible, "organisation.view", commune_a)
@@ -22,8 +24,11 @@ def test_citizen_and_anonymous_have_no_official_permissions(citizen, anonymous, 
 
 
 def test_scope_query_lists_only_the_subtree(commune_admin, unit_a, commune_a, commune_b):
-    names = set(permissions.organisations_for(commune_admin, "organisation.manage")
-                .values_list("name", flat=True))
+    names = set(
+        permissions.organisations_for(commune_admin, "organisation.manage").values_list(
+            "name", flat=True
+        )
+    )
     assert names == {commune_a.name, unit_a.name}
 
 

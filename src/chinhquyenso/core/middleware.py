@@ -15,8 +15,10 @@ class SecondFactorMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not request.path.startswith(
-            ALLOWED_PREFIXES
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path.startswith(ALLOWED_PREFIXES)
         ):
             from chinhquyenso.core.services.people import confirmed_totp, requires_second_factor
 

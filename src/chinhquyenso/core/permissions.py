@@ -71,7 +71,7 @@ def forget_positions(user) -> None:
 
 
 def target_organisation(obj) -> Organisation | None:
-    """The organisation that owns `obj`: itself, `obj.owning_organisation()`, or `obj.organisation`."""
+    """The organisation owning `obj`: itself, `obj.owning_organisation()` or `obj.organisation`."""
     if obj is None:
         return None
     if isinstance(obj, Organisation):

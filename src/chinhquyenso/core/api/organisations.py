@@ -98,7 +98,10 @@ def list_organisations(request: HttpRequest, offset: int = 0, limit: int = 100, 
     qs = _scoped(request)
     if q:
         qs = qs.filter(name__icontains=q)
-    return {"count": qs.count(), "items": list(qs.order_by("path")[max(0, offset) : offset + limit])}
+    return {
+        "count": qs.count(),
+        "items": list(qs.order_by("path")[max(0, offset) : offset + limit]),
+    }
 
 
 @router.get(

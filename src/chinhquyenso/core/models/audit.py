@@ -32,6 +32,9 @@ class AuditEntry(models.Model):
         ordering = ["-id"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action}"
+
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise RuntimeError("Audit entries are append-only")
@@ -47,3 +50,6 @@ class AuditChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_entry_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"#{self.last_entry_id} {self.last_hash[:12]}"

@@ -61,3 +61,6 @@ class SmsSimulatorMessage(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.brandname} → {self.phone}"

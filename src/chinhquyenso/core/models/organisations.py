@@ -22,7 +22,8 @@ class AdminLevel(models.TextChoices):
 
 class AdministrativeUnit(models.Model):
     """A territory. Loaded from `vietnam-provinces` (34 provinces, 3,321 communes after the 2025
-    reform); districts and pre-2025 communes are rows added as data (valid_to set when abolished)."""
+    reform); districts and pre-2025 communes are rows added as data (valid_to set when
+    abolished)."""
 
     level = models.CharField(_("cấp"), max_length=10, choices=AdminLevel.choices)
     code = models.CharField(_("mã"), max_length=10)

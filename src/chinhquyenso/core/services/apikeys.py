@@ -91,7 +91,5 @@ def revoke_api_key(*, actor, key: ApiKey) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-        audit.record(
-            action="apikey.revoked", actor=actor, obj=key, organisation=key.organisation
-        )
+        audit.record(action="apikey.revoked", actor=actor, obj=key, organisation=key.organisation)
     return key

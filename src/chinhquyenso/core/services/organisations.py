@@ -32,7 +32,16 @@ def _set_path(org: Organisation) -> None:
     org.depth = org.path.count("/") - 2
 
 
-EDITABLE_FIELDS = ("name", "short_name", "kind", "org_code", "admin_unit", "address", "phone", "email")
+EDITABLE_FIELDS = (
+    "name",
+    "short_name",
+    "kind",
+    "org_code",
+    "admin_unit",
+    "address",
+    "phone",
+    "email",
+)
 
 
 @transaction.atomic
@@ -97,7 +106,9 @@ def _reparent(org: Organisation, new_parent: Organisation) -> None:
 
 
 @transaction.atomic
-def move_organisation(*, actor, organisation: Organisation, new_parent: Organisation) -> Organisation:
+def move_organisation(
+    *, actor, organisation: Organisation, new_parent: Organisation
+) -> Organisation:
     permissions.require(actor, "organisation.manage", organisation)
     permissions.require(actor, "organisation.manage", new_parent)
     org = Organisation.objects.select_for_update().get(pk=organisation.pk)
@@ -141,7 +152,9 @@ def merge_organisations(
         permissions.require(actor, "organisation.merge", src)
     ids = sorted({s.pk for s in sources} | {target.pk})
     # Lock in a fixed order (by id) so two concurrent merges cannot deadlock.
-    locked = {o.pk: o for o in Organisation.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    locked = {
+        o.pk: o for o in Organisation.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    }
     target = locked[target.pk]
     if not target.is_active:
         raise ValidationFailed("Cơ quan nhận hợp nhất đã thôi hoạt động.", code="target_inactive")

@@ -189,10 +189,10 @@ def register_applicant(
         with transaction.atomic():
             user.save()
     except IntegrityError:
-        raise Conflict("Tài khoản với số định danh này đã tồn tại.", code="account_exists") from None
-    audit.record(
-        action="applicant.registered", actor=actor or user, obj=user, data={"kind": kind}
-    )
+        raise Conflict(
+            "Tài khoản với số định danh này đã tồn tại.", code="account_exists"
+        ) from None
+    audit.record(action="applicant.registered", actor=actor or user, obj=user, data={"kind": kind})
     return user
 
 

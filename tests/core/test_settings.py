@@ -1,0 +1,55 @@
+"""Strict environment parsing: a malformed value stops start-up naming the variable."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run_check(**env):
+    full = {**os.environ, **env}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DEBUG", "maybe"),
+        ("DATABASE_URL", "nosuchdb://x"),
+        ("SQLITE_BUSY_TIMEOUT", "ten"),
+        ("TASKS_BACKEND", "celery"),
+        ("AXES_FAILURE_LIMIT", "0"),
+    ],
+)
+def test_malformed_environment_stops_start_up(name, value, tmp_path):
+    result = run_check(**{name: value, "CQS_VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert name in result.stderr
+    assert "Traceback" not in result.stdout
+
+
+def test_secret_key_file_is_read(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("a-very-long-secret-value-for-tests-only-0123456789")
+    result = run_check(SECRET_KEY_FILE=str(secret), CQS_VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_sqlite_runs_in_wal_mode(db):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite-only pragma; PostgreSQL runs have no journal mode")
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA journal_mode")
+        mode = cur.fetchone()[0]
+    # The in-memory test database cannot use WAL; the pragma must at least have been attempted.
+    assert mode in {"wal", "memory"}
