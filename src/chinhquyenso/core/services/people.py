@@ -57,6 +57,8 @@ def create_official(
     permissions.require(actor, "person.manage", organisation)
     if role not in Role.values:
         raise ValidationFailed(f"Vai trò không hợp lệ: {role}", code="unknown_role")
+    if User.objects.filter(username=username).exists():
+        raise Conflict(f"Tên đăng nhập {username} đã tồn tại.", code="username_taken")
     user = User(
         username=username,
         full_name=full_name,
@@ -173,6 +175,8 @@ def register_applicant(
         username = tax_code
     else:
         raise ValidationFailed("Loại tài khoản không hợp lệ.", code="unknown_kind")
+    if User.objects.filter(username=username).exists():
+        raise Conflict("Tài khoản với số định danh này đã tồn tại.", code="account_exists")
     user = User(
         username=username,
         full_name=full_name,
