@@ -1,6 +1,5 @@
 import pytest
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from chinhquyenso.core import permissions
 from chinhquyenso.core.errors import Conflict, PermissionDenied, ValidationFailed
