@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "chinhquyenso.core",
+    "chinhquyenso.procedures",
+    "chinhquyenso.dossiers",
     "chinhquyenso.demo",
 ]
 

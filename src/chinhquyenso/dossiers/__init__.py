@@ -1,0 +1,1 @@
+"""The one-stop back office: the dossier lifecycle (một cửa điện tử)."""
