@@ -8,6 +8,9 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("quan-tri-he-thong/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("thu-tuc/", include("chinhquyenso.procedures.urls")),
+    path("ho-so/", include("chinhquyenso.dossiers.urls")),
+    path("tra-cuu/", include("chinhquyenso.dossiers.urls_public")),
     path("", include("chinhquyenso.core.urls")),
 ]
 
