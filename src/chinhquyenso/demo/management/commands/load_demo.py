@@ -1,0 +1,72 @@
+"""`manage.py load_demo`: create (or complete) the Lâm Đồng demo data, then list the accounts."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from chinhquyenso.demo import generator
+from chinhquyenso.demo.plan import DEFAULT_SEED
+
+LABELS = {
+    "superuser": "quản trị gốc",
+    "organisation": "cơ quan, đơn vị",
+    "historical merge": "hợp nhất lịch sử",
+    "official": "cán bộ",
+    "position (kiêm nhiệm)": "vị trí kiêm nhiệm",
+    "demo TOTP": "thiết bị OTP mẫu",
+    "citizen": "công dân",
+    "business": "doanh nghiệp",
+}
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def line(cells):
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return [line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
+
+
+class Command(BaseCommand):
+    help = "Nạp dữ liệu mẫu tỉnh Lâm Đồng (chạy lại nhiều lần vẫn cho cùng một dữ liệu)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=DEFAULT_SEED,
+            help="Hạt giống ngẫu nhiên (mặc định cố định).",
+        )
+
+    def handle(self, *args, seed: int, **options):
+        report = generator.load(seed=seed)
+        created = ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in report.created.items() if n)
+        updated = ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in report.updated.items() if n)
+        unchanged = ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in report.unchanged.items() if n)
+        self.stdout.write(f"Dữ liệu mẫu đã nạp trong {report.seconds:.1f} giây.")
+        self.stdout.write(f"  Tạo mới: {created or 'không có'}")
+        if updated:
+            self.stdout.write(f"  Cập nhật: {updated}")
+        if unchanged:
+            self.stdout.write(f"  Đã có sẵn, giữ nguyên: {unchanged}")
+        rows = [
+            [a.username, a.full_name, a.role, a.organisation, a.password, a.otp]
+            for a in generator.well_known_accounts()
+        ]
+        self.stdout.write("")
+        self.stdout.write("Tài khoản mẫu (mọi tài khoản mẫu dùng chung mật khẩu):")
+        headers = ["Tài khoản", "Họ và tên", "Vai trò", "Cơ quan", "Mật khẩu", "Xác thực 2 lớp"]
+        for text in _table(headers, rows):
+            self.stdout.write(text)
+        self.stdout.write("")
+        self.stdout.write(
+            "Lãnh đạo và quản trị phải nhập mã OTP; xem mã hiện tại bằng "
+            "`cqs demo_otp <tài khoản>` (hoặc `manage.py demo_otp`), thêm --url để lấy "
+            "đường dẫn otpauth:// cho ứng dụng xác thực."
+        )
+        self.stdout.write(
+            self.style.WARNING(
+                "Chỉ dùng để trình diễn: mật khẩu và khóa OTP của tài khoản mẫu là công khai."
+            )
+        )
