@@ -23,6 +23,20 @@ from chinhquyenso.core.models.organisations import OrganisationKind
 PASSWORD = "Mat-khau-thu-nghiem-2026"
 
 
+@pytest.fixture(autouse=True)
+def _fast_and_simple_settings(settings):
+    """Tests hash persona passwords with a fast hasher (Argon2 is tested where it matters) and
+    serve static files without the collectstatic manifest."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+    ]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 def make_org(name, kind, parent=None, org_code=None, admin_unit=None) -> Organisation:
     """Test-only shortcut around the tree path (services are tested in their own files)."""
     org = Organisation.objects.create(

@@ -7,7 +7,8 @@ from chinhquyenso.core.models import AuditEntry, Position, Role, User, UserKind
 from chinhquyenso.core.services import people
 
 
-def test_admin_creates_an_official_with_argon2_password(commune_admin, unit_a):
+def test_admin_creates_an_official_with_argon2_password(commune_admin, unit_a, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
     user = people.create_official(
         actor=commune_admin,
         username="nguyenthilan",

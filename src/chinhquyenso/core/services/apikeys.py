@@ -20,7 +20,11 @@ KNOWN_SCOPES = {
     "organisations:read": "Đọc danh mục cơ quan, đơn vị",
     "people:read": "Đọc danh sách cán bộ",
     "calendar:read": "Tính hạn theo lịch làm việc",
+    "files:read": "Đọc tệp",
     "files:write": "Tải tệp lên",
+    "procedures:read": "Đọc danh mục thủ tục hành chính",
+    "dossiers:read": "Đọc hồ sơ",
+    "dossiers:write": "Tiếp nhận, xử lý hồ sơ",
 }
 
 
