@@ -57,8 +57,6 @@ WELL_KNOWN_ACCOUNTS = (
     WELL_KNOWN_CITIZEN_ID,
 )
 
-ORG_FIELDS = ("name", "short_name", "kind", "org_code", "admin_unit", "address", "phone", "email")
-
 
 @dataclass
 class LoadReport:
@@ -151,7 +149,13 @@ class _Loader:
             org = organisations.create_organisation(actor=self.actor, parent=parent, **wanted)
             self.report.created["organisation"] += 1
             return org
-        changes = {name: value for name, value in wanted.items() if getattr(org, name) != value}
+        current = {name: getattr(org, name) for name in wanted if name != "admin_unit"}
+        current["admin_unit"] = org.admin_unit_id
+        changes = {
+            name: value
+            for name, value in wanted.items()
+            if current[name] != (value.pk if isinstance(value, AdministrativeUnit) else value)
+        }
         touched = False
         if changes:
             org = organisations.update_organisation(actor=self.actor, organisation=org, **changes)

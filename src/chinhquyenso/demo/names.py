@@ -8,7 +8,12 @@ peoples (K'Ho, Chu Ru) appear in the communes where they live, as they do in Lâ
 from __future__ import annotations
 
 import random
-import unicodedata
+
+
+def split_list(text: str) -> tuple[str, ...]:
+    """Split "An, Bình, Cường" into ("An", "Bình", "Cường")."""
+    return tuple(item.strip() for item in text.split(","))
+
 
 FAMILY_NAMES: tuple[tuple[str, int], ...] = (
     ("Nguyễn", 380),
@@ -34,113 +39,26 @@ FAMILY_NAMES: tuple[tuple[str, int], ...] = (
 )
 
 MIDDLE_NAMES = {
-    "male": (
-        "Văn",
-        "Đức",
-        "Minh",
-        "Quang",
-        "Hữu",
-        "Công",
-        "Thanh",
-        "Ngọc",
-        "Xuân",
-        "Quốc",
-        "Trọng",
-        "Duy",
-        "Hoàng",
-        "Anh",
-        "Tiến",
-        "Đình",
+    "male": split_list(
+        "Văn, Đức, Minh, Quang, Hữu, Công, Thanh, Ngọc, Xuân, Quốc, Trọng, Duy, Hoàng, "
+        "Anh, Tiến, Đình"
     ),
-    "female": (
-        "Thị",
-        "Thị",
-        "Thị",
-        "Ngọc",
-        "Thu",
-        "Thanh",
-        "Hồng",
-        "Kim",
-        "Minh",
-        "Phương",
-        "Bích",
-        "Thùy",
-        "Mỹ",
-        "Hoài",
-        "Diệu",
-        "Khánh",
+    "female": split_list(
+        "Thị, Thị, Thị, Ngọc, Thu, Thanh, Hồng, Kim, Minh, Phương, Bích, Thùy, Mỹ, "
+        "Hoài, Diệu, Khánh"
     ),
 }
 
 GIVEN_NAMES = {
-    "male": (
-        "An",
-        "Bình",
-        "Cường",
-        "Dũng",
-        "Hải",
-        "Hùng",
-        "Huy",
-        "Khoa",
-        "Long",
-        "Minh",
-        "Nam",
-        "Phong",
-        "Quân",
-        "Sơn",
-        "Tài",
-        "Thắng",
-        "Toàn",
-        "Trung",
-        "Tuấn",
-        "Việt",
-        "Vinh",
-        "Hiếu",
-        "Đạt",
-        "Khánh",
-        "Lâm",
-        "Phúc",
-        "Thịnh",
-        "Đức",
-        "Kiên",
-        "Tùng",
-        "Nghĩa",
-        "Hòa",
-        "Lộc",
-        "Tâm",
-        "Thành",
+    "male": split_list(
+        "An, Bình, Cường, Dũng, Hải, Hùng, Huy, Khoa, Long, Minh, Nam, Phong, Quân, "
+        "Sơn, Tài, Thắng, Toàn, Trung, Tuấn, Việt, Vinh, Hiếu, Đạt, Khánh, Lâm, Phúc, "
+        "Thịnh, Đức, Kiên, Tùng, Nghĩa, Hòa, Lộc, Tâm, Thành"
     ),
-    "female": (
-        "Anh",
-        "Chi",
-        "Dung",
-        "Giang",
-        "Hà",
-        "Hạnh",
-        "Hằng",
-        "Hoa",
-        "Hương",
-        "Huyền",
-        "Lan",
-        "Linh",
-        "Loan",
-        "Mai",
-        "My",
-        "Nga",
-        "Ngân",
-        "Nhung",
-        "Oanh",
-        "Phương",
-        "Quỳnh",
-        "Thảo",
-        "Trang",
-        "Tuyết",
-        "Vân",
-        "Yến",
-        "Thủy",
-        "Hiền",
-        "Ngọc",
-        "Nhi",
+    "female": split_list(
+        "Anh, Chi, Dung, Giang, Hà, Hạnh, Hằng, Hoa, Hương, Huyền, Lan, Linh, Loan, "
+        "Mai, My, Nga, Ngân, Nhung, Oanh, Phương, Quỳnh, Thảo, Trang, Tuyết, Vân, Yến, "
+        "Thủy, Hiền, Ngọc, Nhi"
     ),
 }
 
@@ -170,10 +88,3 @@ def person_name(rng: random.Random, gender: str, *, highland: bool = False) -> s
     if highland and roll < 0.2:
         return highland_name
     return f"{family} {middle} {given}"
-
-
-def ascii_fold(text: str) -> str:
-    """ "Đơn Dương" -> "Don Duong": strip Vietnamese diacritics (đ/Đ is a letter, not an accent)."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from chinhquyenso.core.models import Role, UserKind
 from chinhquyenso.core.models.organisations import OrganisationKind
-from chinhquyenso.demo.names import HIGHLAND_COMMUNES, person_name
+from chinhquyenso.demo.names import HIGHLAND_COMMUNES, person_name, split_list
 
 DEFAULT_SEED = 20250701
 PROVINCE_UNIT = "Lâm Đồng"
@@ -95,28 +95,13 @@ DEPARTMENTS: tuple[tuple[str, str, str, tuple[tuple[str, str], ...], bool], ...]
     ),
 )
 
-DALAT_STREETS = (
-    "Trần Phú",
-    "Trần Hưng Đạo",
-    "Hùng Vương",
-    "Lê Hồng Phong",
-    "Yersin",
-    "Hai Bà Trưng",
-    "Phan Đình Phùng",
-    "Nguyễn Văn Trỗi",
-    "Bùi Thị Xuân",
+DALAT_STREETS = split_list(
+    "Trần Phú, Trần Hưng Đạo, Hùng Vương, Lê Hồng Phong, Yersin, Hai Bà Trưng, Phan "
+    "Đình Phùng, Nguyễn Văn Trỗi, Bùi Thị Xuân"
 )
-TOWN_STREETS = (
-    "Trần Phú",
-    "Lê Lợi",
-    "Hùng Vương",
-    "Nguyễn Trãi",
-    "Quang Trung",
-    "Hai Bà Trưng",
-    "Lý Thường Kiệt",
-    "Nguyễn Huệ",
-    "Lê Duẩn",
-    "Phan Chu Trinh",
+TOWN_STREETS = split_list(
+    "Trần Phú, Lê Lợi, Hùng Vương, Nguyễn Trãi, Quang Trung, Hai Bà Trưng, Lý Thường "
+    "Kiệt, Nguyễn Huệ, Lê Duẩn, Phan Chu Trinh"
 )
 
 BUSINESSES: tuple[tuple[str, str], ...] = (
@@ -199,7 +184,7 @@ class Plan:
 
 
 def _lower_first_word(name: str) -> str:
-    """ "Xã Đơn Dương" -> "xã Đơn Dương", as the unit is written inside a sentence or address."""
+    """Lower-case the level word ("Xã Đơn Dương" to "xã Đơn Dương") inside an address."""
     head, _, rest = name.partition(" ")
     return f"{head.lower()} {rest}"
 
