@@ -3,25 +3,42 @@
 from __future__ import annotations
 
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from chinhquyenso.core import permissions
 
-# (label, url name, permission action or None for every signed-in official)
+# (label, url name, permission action or None for every signed-in person)
 NAVIGATION = [
     (_("Trang cá nhân"), "core:home", None),
     (_("Cơ quan, đơn vị"), "core:organisations", "organisation.view"),
     (_("Cán bộ"), "core:people", "person.view"),
     (_("Lịch làm việc"), "core:calendar", "calendar.manage"),
     (_("Nhật ký hệ thống"), "core:audit", "audit.view"),
+    (_("Khóa API"), "core:apikeys", "apikey.manage"),
     (_("Tác vụ nền"), "core:tasks", "tasks.view"),
 ]
+
+
+def _current_position(user):
+    """The position shown next to the user's name: the primary one, else the first."""
+    positions = permissions.active_positions(user)
+    for position in positions:
+        if position.is_primary:
+            return position
+    return positions[0] if positions else None
 
 
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": []}
+        return {"nav_items": [], "current_position": None}
+    # A leader or administrator still on the second-factor step sees no menu: every other page
+    # would send them back to it anyway.
+    verified = getattr(user, "is_verified", None)
+    from chinhquyenso.core.services.people import requires_second_factor
+
+    if requires_second_factor(user) and verified is not None and not verified():
+        return {"nav_items": [], "current_position": _current_position(user)}
     items = []
     for label, name, action in NAVIGATION:
         if action is not None and not permissions.can(user, action):
@@ -29,6 +46,7 @@ def navigation(request):
         try:
             url = reverse(name)
         except NoReverseMatch:
-            continue  # page not built yet
-        items.append({"label": label, "url": url, "active": request.path == url})
-    return {"nav_items": items}
+            continue  # page not built (yet)
+        active = request.path == url or (name != "core:home" and request.path.startswith(url))
+        items.append({"label": label, "url": url, "active": active, "name": name})
+    return {"nav_items": items, "current_position": _current_position(user)}

@@ -1,21 +1,33 @@
 """Error pages: Vietnamese for people, the API's JSON shape under /api/. Never a stack trace."""
 
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template import loader
+from django.utils.translation import gettext_lazy as _
 
 MESSAGES = {
-    400: ("bad_request", "Yêu cầu không hợp lệ."),
-    403: ("permission_denied", "Bạn không có quyền truy cập trang này."),
-    404: ("not_found", "Không tìm thấy trang hoặc đối tượng bạn yêu cầu."),
-    500: ("server_error", "Lỗi hệ thống. Vui lòng thử lại sau ít phút."),
+    400: ("bad_request", _("Yêu cầu không hợp lệ.")),
+    403: ("permission_denied", _("Bạn không có quyền truy cập trang này.")),
+    404: ("not_found", _("Không tìm thấy trang hoặc đối tượng bạn yêu cầu.")),
+    500: ("server_error", _("Lỗi hệ thống. Vui lòng thử lại sau ít phút.")),
 }
+TITLES = {
+    400: _("Yêu cầu không hợp lệ"),
+    403: _("Không có quyền truy cập"),
+    404: _("Không tìm thấy"),
+    500: _("Lỗi hệ thống"),
+}
+
+
+def _context(status: int) -> dict:
+    return {"status": status, "title": TITLES[status], "message": MESSAGES[status][1]}
 
 
 def _respond(request, status: int):
     code, message = MESSAGES[status]
     if request.path.startswith("/api/"):
-        return JsonResponse({"code": code, "message": message, "details": None}, status=status)
-    return render(request, "error.html", {"status": status, "message": message}, status=status)
+        return JsonResponse({"code": code, "message": str(message), "details": None}, status=status)
+    return render(request, "error.html", _context(status), status=status)
 
 
 def bad_request(request, exception=None):
@@ -31,4 +43,9 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
-    return _respond(request, 500)
+    if request.path.startswith("/api/"):
+        return _respond(request, 500)
+    # No request context here: the context processors read the database, which may be what
+    # failed. The page still has the shell, without the menu.
+    html = loader.get_template("error.html").render({**_context(500), "minimal": True})
+    return HttpResponseServerError(html)

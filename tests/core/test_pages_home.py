@@ -1,0 +1,92 @@
+"""Home page, navigation per role, error pages."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from chinhquyenso.core.models import Notification, Position, Role
+from chinhquyenso.core.models.notifications import Channel
+from tests.core.test_pages_support import plain_static, sign_in  # noqa: F401
+
+
+def nav_labels(html: str) -> set[str]:
+    nav = html.split('id="cqs-nav"', 1)[1].split("</ul>", 1)[0]
+    return {
+        label
+        for label in ("Cơ quan, đơn vị", "Cán bộ", "Lịch làm việc", "Nhật ký hệ thống", "Khóa API")
+        if label in nav
+    }
+
+
+def test_anonymous_is_sent_to_login(client, db):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/dang-nhap/")
+
+
+def test_home_shows_positions_and_unread_notifications(client, responsible, commune_b):
+    Position.objects.create(
+        user=responsible,
+        organisation=commune_b,
+        role=Role.DESK_OFFICER,
+        title="Một cửa",
+        is_primary=False,
+    )
+    for i in range(3):
+        Notification.objects.create(recipient=responsible, channel=Channel.IN_APP, body=f"n{i}")
+    Notification.objects.create(
+        recipient=responsible, channel=Channel.IN_APP, body="đã đọc", read_at=timezone.now()
+    )
+    Notification.objects.create(recipient=responsible, channel=Channel.EMAIL, body="thư")
+    sign_in(client, responsible)
+    response = client.get("/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Xin chào, Nguyễn Văn An" in html
+    assert "Văn phòng HĐND và UBND xã Đơn Dương" in html
+    assert "UBND xã D&#x27;Ran" in html
+    assert "Cán bộ tiếp nhận (một cửa)" in html
+    assert "Kiêm nhiệm" in html
+    assert 'id="unread-count">3<' in html
+    # The navbar shows the name and the current (primary) position.
+    assert "Chuyên viên – Văn phòng HĐND và UBND xã Đơn Dương" in html
+
+
+def test_navigation_follows_the_role(client, responsible, commune_admin, leader):
+    sign_in(client, responsible)
+    assert nav_labels(client.get("/").content.decode()) == {"Cơ quan, đơn vị"}
+    client.logout()
+    sign_in(client, leader)
+    assert nav_labels(client.get("/").content.decode()) == {"Cơ quan, đơn vị", "Cán bộ"}
+    client.logout()
+    sign_in(client, commune_admin)
+    assert nav_labels(client.get("/").content.decode()) == {
+        "Cơ quan, đơn vị",
+        "Cán bộ",
+        "Lịch làm việc",
+        "Nhật ký hệ thống",
+        "Khóa API",
+    }
+
+
+def test_shell_has_htmx_csrf_header_language_switch_and_logout_form(client, responsible):
+    sign_in(client, responsible)
+    html = client.get("/").content.decode()
+    assert '<html lang="vi">' in html
+    assert 'hx-headers=\'{"X-CSRFToken": "' in html
+    assert 'action="/i18n/setlang/"' in html
+    assert 'action="/dang-xuat/" method="post"' in html
+
+
+def test_404_page_is_vietnamese(client, responsible):
+    sign_in(client, responsible)
+    response = client.get("/khong-co-trang-nay/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "Không tìm thấy trang hoặc đối tượng bạn yêu cầu." in html
+    assert '<html lang="vi">' in html
+
+
+def test_api_errors_stay_json(client, db):
+    response = client.get("/api/v1/khong-co/")
+    assert response.status_code == 404
