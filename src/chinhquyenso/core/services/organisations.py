@@ -12,7 +12,7 @@ from django.utils import timezone
 from chinhquyenso.core import permissions
 from chinhquyenso.core.errors import ValidationFailed, from_django_validation
 from chinhquyenso.core.models import Organisation, Position
-from chinhquyenso.core.services import audit
+from chinhquyenso.core.services import audit, calendar
 
 # Other modules register a function (source, target, actor, on_date) -> dict that moves their
 # open work (dossiers, documents...) from a merged organisation to its successor. Called inside
@@ -116,6 +116,8 @@ def move_organisation(
         raise ValidationFailed("Không thể chuyển một cơ quan vào chính nó hoặc đơn vị cấp dưới.")
     old_parent_id = org.parent_id
     _reparent(org, new_parent)
+    # Office hours and overrides are inherited along the tree: the calendar must be rebuilt.
+    transaction.on_commit(calendar.invalidate_cache)
     audit.record(
         action="organisation.moved",
         actor=actor,
@@ -191,6 +193,7 @@ def merge_organisations(
         src.dissolved_on = on_date
         src.save(update_fields=["is_active", "merged_into", "dissolved_on"])
         detail = {"positions": moved_positions, "units": moved_units, "work": handlers}
+        transaction.on_commit(calendar.invalidate_cache)
         summary["sources"][src.pk] = detail
         audit.record(
             action="organisation.merged",
