@@ -323,10 +323,12 @@ def main() -> int:
             def drive(path, headers):
                 return run_python(port, path, headers, args.concurrency, args.duration)
 
+        load_before = os.getloadavg()
         results = [
             ("baseline  GET " + PING, drive(PING, {})),
             ("measured  GET " + ORGANISATIONS, drive(ORGANISATIONS, {"X-API-Key": key})),
         ]
+        load_after = os.getloadavg()
     except BaseException:
         log = Path(var_dir) / "gunicorn.log"
         if log.exists():
@@ -353,6 +355,10 @@ def main() -> int:
         f"{args.duration:g} s per endpoint, no warm-up"
     )
     print(f"demo data loaded in {demo_seconds:.1f} s")
+    print(
+        f"load average (1 min) before/after the measurements: {load_before[0]:.2f} / "
+        f"{load_after[0]:.2f} (other processes on the machine skew the figures)"
+    )
     print()
     width = max(len(name) for name, _ in results)
     print(f"{'endpoint':<{width}}  {'req/s':>9}  {'p50 ms':>8}  {'p95 ms':>8}  {'errors':>6}")
