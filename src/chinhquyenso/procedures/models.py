@@ -51,6 +51,19 @@ class OnlineService(models.TextChoices):
     NONE = "none", _("Không trực tuyến (mức độ 2 cũ)")
 
 
+# The Decree 42/2022 name alone and the Decree 43/2011 level it corresponds to (DOMAIN.md §4).
+ONLINE_SERVICE_NEW_LABELS = {
+    OnlineService.FULL: _("Dịch vụ công trực tuyến toàn trình"),
+    OnlineService.PARTIAL: _("Dịch vụ công trực tuyến một phần"),
+    OnlineService.NONE: _("Không cung cấp dịch vụ công trực tuyến"),
+}
+ONLINE_SERVICE_OLD_LEVELS = {
+    OnlineService.FULL: _("Mức độ 4"),
+    OnlineService.PARTIAL: _("Mức độ 3"),
+    OnlineService.NONE: _("Mức độ 2"),
+}
+
+
 class Procedure(models.Model):
     national_code = models.CharField(_("mã thủ tục"), max_length=40, unique=True)
     field = models.ForeignKey(Field, on_delete=models.PROTECT, related_name="procedures")
@@ -67,6 +80,12 @@ class Procedure(models.Model):
         "ProcedureVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     is_active = models.BooleanField(_("đang áp dụng"), default=True)
+    # The implementing level as the source wrote it ("Cấp xã, Cơ quan khác"); `level` is the
+    # first level recognised in it.
+    level_text = models.CharField(_("cấp thực hiện (nguyên văn)"), max_length=200, blank=True)
+    # Code, current name and field folded to lower case without diacritics ("dang ky khai sinh"),
+    # so that search is accent-insensitive on every database. Maintained by the services.
+    search_text = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = _("thủ tục hành chính")
@@ -105,6 +124,9 @@ class ProcedureVersion(models.Model):
         default=OnlineService.NONE,
     )
     forms = models.JSONField(_("mẫu đơn, tờ khai"), default=list, blank=True)
+    # [{"code": "direct"|"online"|"postal", "label": "Trực tiếp", "time_text": ...,
+    #   "fee_text": ..., "note": ...}]: how the procedure may be submitted (cách thức thực hiện).
+    channels = models.JSONField(_("cách thức thực hiện"), default=list, blank=True)
     decision = models.CharField(_("quyết định công bố"), max_length=120, blank=True)
     source = models.JSONField(_("nguồn"), default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -123,6 +145,14 @@ class ProcedureVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.procedure.national_code} v{self.number}"
+
+    @property
+    def online_service_label(self) -> str:
+        return str(ONLINE_SERVICE_NEW_LABELS.get(self.online_service, self.online_service))
+
+    @property
+    def online_service_old_level(self) -> str:
+        return str(ONLINE_SERVICE_OLD_LEVELS.get(self.online_service, ""))
 
 
 class Process(models.Model):
@@ -186,6 +216,9 @@ class ProcessStep(models.Model):
     )
     # Orders of the steps this one may go to besides the next (send back for rework...).
     allowed_next = models.JSONField(default=list, blank=True)
+    # False when the step may not simply go on to the following one (alternative branches):
+    # its only ways out are then `allowed_next`. Use `queries.next_orders(step)`.
+    can_forward = models.BooleanField(_("được chuyển bước kế tiếp"), default=True)
 
     class Meta:
         verbose_name = _("bước xử lý")

@@ -1,0 +1,167 @@
+"""Read side of the procedures module: the catalogue, versions and current processes.
+
+The catalogue of procedures is public information (Decree 63/2010/NĐ-CP on the control of
+administrative procedures requires publishing them), so `catalogue()` is not scoped; process
+lists are scoped to the organisations a person may see.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from chinhquyenso.core import permissions
+from chinhquyenso.core.errors import NotFound
+from chinhquyenso.core.models import Organisation
+from chinhquyenso.procedures.models import (
+    Field,
+    Procedure,
+    ProcedureVersion,
+    Process,
+    ProcessStep,
+)
+from chinhquyenso.procedures.text import fold
+
+
+def _base() -> QuerySet[Procedure]:
+    return Procedure.objects.filter(current_version__isnull=False).select_related(
+        "current_version", "field"
+    )
+
+
+def search(qs: QuerySet[Procedure], q: str) -> QuerySet[Procedure]:
+    """Every word of `q` in the code, name or field, accents and case ignored."""
+    for word in fold(q).split():
+        qs = qs.filter(search_text__contains=word)
+    return qs
+
+
+def catalogue(
+    *,
+    q: str = "",
+    field: int | str | None = None,
+    level: str | None = None,
+    include_inactive: bool = False,
+) -> QuerySet[Procedure]:
+    """The catalogue, filtered: `field` is a Field id or name, `level` an ImplementingLevel."""
+    qs = _base()
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    if q:
+        qs = search(qs, q)
+    if field not in (None, ""):
+        if isinstance(field, int) or str(field).isdigit():
+            qs = qs.filter(field_id=int(field))
+        else:
+            qs = qs.filter(field__name__iexact=str(field).strip())
+    if level:
+        qs = qs.filter(level=level)
+    return qs.order_by("national_code")
+
+
+def search_procedures(q: str, *, include_inactive: bool = False) -> QuerySet[Procedure]:
+    return catalogue(q=q, include_inactive=include_inactive)
+
+
+def fields() -> QuerySet[Field]:
+    return Field.objects.filter(procedures__isnull=False).distinct().order_by("name")
+
+
+def get_procedure(code: str, *, include_inactive: bool = True) -> Procedure:
+    """The procedure with national code `code`; NotFound (`procedure_not_found`) otherwise."""
+    qs = _base()
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    procedure = qs.filter(national_code=(code or "").strip()).first()
+    if procedure is None:
+        raise NotFound(
+            f"Không tìm thấy thủ tục hành chính có mã “{code}”.", code="procedure_not_found"
+        )
+    return procedure
+
+
+def get_version(procedure: Procedure, number: int) -> ProcedureVersion:
+    version = procedure.versions.filter(number=number).first()
+    if version is None:
+        raise NotFound(
+            f"Thủ tục {procedure.national_code} không có phiên bản {number}.",
+            code="version_not_found",
+        )
+    return version
+
+
+def versions_of(procedure: Procedure) -> QuerySet[ProcedureVersion]:
+    return procedure.versions.select_related("created_by").order_by("-number")
+
+
+def _province_root(org: Organisation) -> str:
+    """The materialised path of the top-level organisation above `org` ("/1/")."""
+    first = org.path.strip("/").split("/")[0] if org.path else ""
+    return f"/{first}/" if first else ""
+
+
+def procedures_for_organisation(
+    org: Organisation, *, include_inactive: bool = False
+) -> QuerySet[Procedure]:
+    """Procedures `org` implements, plus the location-independent (phi địa giới, Decree
+    118/2025) ones implemented anywhere in its province (the top of its tree), which it may
+    receive too. Pass the implementing organisation (UBND xã, Sở), not one of its units."""
+    q = Q(organisations=org)
+    root = _province_root(org)
+    if root:
+        q |= Q(location_independent=True, organisations__path__startswith=root)
+    ids = Procedure.objects.filter(q).values("pk")
+    qs = _base().filter(pk__in=ids)
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    return qs.order_by("national_code")
+
+
+def _with_steps(qs: QuerySet[Process]) -> QuerySet[Process]:
+    return qs.select_related("procedure", "organisation").prefetch_related(
+        Prefetch(
+            "steps",
+            queryset=ProcessStep.objects.select_related("unit", "transfer_to").order_by("order"),
+        )
+    )
+
+
+def current_process(procedure: Procedure, organisation: Organisation) -> Process | None:
+    """The current process version of `procedure` in `organisation` with its steps
+    (prefetched, in order), or None when the organisation has none yet (see
+    `services.ensure_process`)."""
+    return _with_steps(
+        Process.objects.filter(procedure=procedure, organisation=organisation, is_current=True)
+    ).first()
+
+
+def process_versions(procedure: Procedure, organisation: Organisation) -> QuerySet[Process]:
+    return _with_steps(
+        Process.objects.filter(procedure=procedure, organisation=organisation)
+    ).order_by("-number")
+
+
+def processes_visible_to(user, procedure: Procedure) -> QuerySet[Process]:
+    """Current processes of `procedure` in the organisations where `user` may view procedures."""
+    return (
+        Process.objects.filter(procedure=procedure, is_current=True)
+        .filter(permissions.scope_q(user, "procedure.view", "organisation"))
+        .select_related("organisation")
+        .order_by("organisation__path")
+    )
+
+
+def next_orders(step: ProcessStep, *, step_count: int | None = None) -> list[int]:
+    """The orders a dossier at `step` may go to: the following step (unless `can_forward` is
+    off or this is the last step) and `allowed_next`. Pass `step_count` (the number of steps of
+    the process) when you have it, to save a query."""
+    out = set(step.allowed_next or ())
+    last = step_count if step_count is not None else step.process.steps.count()
+    if step.can_forward and step.order < last:
+        out.add(step.order + 1)
+    out.discard(step.order)
+    return sorted(out)
+
+
+def manageable_organisations(user, action: str = "process.manage") -> QuerySet[Organisation]:
+    """Active organisations where `user` may do `action` (for the process editor's chooser)."""
+    return permissions.organisations_for(user, action).filter(is_active=True).order_by("path")

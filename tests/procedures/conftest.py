@@ -1,0 +1,41 @@
+"""Fixtures of the procedures tests: the 62 real procedures of the national portal sample."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from chinhquyenso.procedures import services
+
+SAMPLE = Path("/work/shared/data/procedures-national-portal-sample.json")
+REPO_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / SAMPLE.name
+
+
+def _sample_path() -> Path:
+    for path in (SAMPLE, REPO_SAMPLE, Path(__file__).parent / "data" / SAMPLE.name):
+        if path.exists():
+            return path
+    pytest.skip("procedures-national-portal-sample.json is not available")
+
+
+@pytest.fixture(scope="session")
+def national_records_data() -> list[dict]:
+    return json.loads(_sample_path().read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def national_records(national_records_data) -> list[dict]:
+    return copy.deepcopy(national_records_data)
+
+
+@pytest.fixture
+def catalogue(db, national_records):
+    """The 62 procedures imported as the system (as the demo loader does)."""
+    report = services.import_catalogue(
+        actor=None, system=True, records=national_records, source="sample"
+    )
+    assert report.ok, report.errors
+    return report
