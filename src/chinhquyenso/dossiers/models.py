@@ -94,7 +94,10 @@ class Dossier(models.Model):
     received_at = models.DateTimeField(_("ngày tiếp nhận"), null=True, blank=True)
     # Processing starts here (the next working day when received after the cut-off).
     clock_started_at = models.DateTimeField(null=True, blank=True)
+    # The appointment shown to the applicant: moved later by clock stops and by an apology.
     due_at = models.DateTimeField(_("ngày hẹn trả"), null=True, blank=True, db_index=True)
+    # The legal due date: set at receipt, moved later only by clock stops (supplement, payment),
+    # never by an apology. On-time accounting (`timeliness.py`) compares against this one.
     original_due_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(_("ngày kết thúc xử lý"), null=True, blank=True)
     returned_at = models.DateTimeField(_("ngày trả kết quả"), null=True, blank=True)
@@ -110,6 +113,13 @@ class Dossier(models.Model):
     step_due_at = models.DateTimeField(null=True, blank=True)
     supplement_count = models.PositiveSmallIntegerField(default=0)
     apology_count = models.PositiveSmallIntegerField(default=0)
+    # Set while the clock is stopped (awaiting supplement or payment): when it stopped.
+    clock_paused_at = models.DateTimeField(null=True, blank=True)
+    # Working minutes of the clock stops that have ended (subtracted from the time used).
+    paused_minutes = models.PositiveIntegerField(default=0)
+    # Sticky: set once the dossier has been seen past its legal due date (or asked for a second
+    # supplement). Nothing clears it, so no later action can make a late dossier on time.
+    counted_late = models.BooleanField(_("đã trễ hạn"), default=False)
     timeliness = models.CharField(
         _("tiến độ"), max_length=8, choices=Timeliness.choices, blank=True
     )
@@ -122,6 +132,11 @@ class Dossier(models.Model):
         "core.StoredFile", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     postal_tracking = models.CharField(max_length=40, blank=True)
+    # How the result was actually handed over, and who signed for it.
+    returned_via = models.CharField(
+        _("hình thức trả kết quả"), max_length=8, choices=ResultDelivery.choices, blank=True
+    )
+    returned_to_name = models.CharField(_("người nhận kết quả"), max_length=200, blank=True)
     received_by = models.ForeignKey(
         "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -138,6 +153,8 @@ class Dossier(models.Model):
             models.Index(fields=["current_handler", "status"]),
             models.Index(fields=["current_unit", "status"]),
             models.Index(fields=["applicant_id_number"]),
+            models.Index(fields=["status", "original_due_at"]),
+            models.Index(fields=["receiving_organisation", "status"]),
         ]
 
     def __str__(self) -> str:
@@ -234,6 +251,13 @@ class Pause(models.Model):
     requested_by = models.ForeignKey(
         "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Form 02: the documents the applicant is asked to supplement (names).
+    missing_documents = models.JSONField(default=list, blank=True)
+    ended_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Working minutes the clock stood still, fixed when the pause ends (moves the due dates).
+    paused_minutes = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["dossier_id", "started_at"]
