@@ -273,19 +273,17 @@ class _Loader:
             self.report.created[spec.kind] += 1
 
     def _register(self, spec: ApplicantSpec) -> None:
-        user = people.register_applicant(
+        people.register_applicant(
             kind=spec.kind,
             full_name=spec.full_name,
-            password=DEMO_PASSWORD,
+            password="",
+            password_hash=self.password_hash,
             personal_id=spec.personal_id,
             tax_code=spec.tax_code,
             phone=spec.phone,
+            date_of_birth=spec.date_of_birth,
+            address=spec.address,
             actor=self.actor,
-        )
-        # register_applicant takes no birth date or address yet; they belong to the same
-        # registration (same transaction, covered by its audit entry).
-        User.objects.filter(pk=user.pk).update(
-            date_of_birth=spec.date_of_birth, address=spec.address
         )
 
 

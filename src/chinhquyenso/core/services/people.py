@@ -161,10 +161,13 @@ def register_applicant(
     tax_code: str | None = None,
     email: str = "",
     phone: str = "",
+    date_of_birth=None,
+    address: str = "",
+    password_hash: str | None = None,
     actor=None,
 ) -> User:
     """Create a citizen (log in with the 12-digit personal identification number) or a business
-    (log in with its tax code) account."""
+    (log in with its tax code) account. `password` may be empty when `password_hash` is given."""
     if kind == UserKind.CITIZEN:
         if not personal_id:
             raise ValidationFailed("Cần số định danh cá nhân (12 chữ số).", code="personal_id")
@@ -185,10 +188,16 @@ def register_applicant(
         tax_code=tax_code or None,
         email=email,
         phone=phone,
+        date_of_birth=date_of_birth,
+        address=address,
     )
     _clean(user, exclude=["password"])
-    _check_password(password, user)
-    user.set_password(password)
+    if password_hash:
+        # An already hashed password (seeded accounts share one Argon2 hash); never plaintext.
+        user.password = password_hash
+    else:
+        _check_password(password, user)
+        user.set_password(password)
     try:
         with transaction.atomic():
             user.save()
