@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.sessions.models import Session
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import PASSWORD
@@ -50,6 +51,8 @@ def test_english_shell_after_switching_language(client, db):
     html = client.get(LOGIN).content.decode()
     assert '<html lang="en">' in html
     assert "Sign in" in html
+    assert "Username" in html and "Password" in html
+    assert "Digital Government" in html
 
 
 def test_specialist_signs_in_with_password_only(client, responsible):
@@ -97,7 +100,10 @@ def test_wrong_totp_code_is_refused_counted_and_explained(client, leader):
     device.refresh_from_db()
     assert device.throttling_failure_count == 1
     assert client.get("/")["Location"] == OTP  # still not through
-    # Straight away, even the right code waits for the throttle (1 s after one failure).
+    # After repeated failures even the right code must wait (django-otp's throttling).
+    device.throttling_failure_count = 5  # 16 s to wait
+    device.throttling_failure_timestamp = timezone.now()
+    device.save()
     response = client.post(OTP, {"token": current_token(device)})
     assert "Vui lòng đợi" in response.content.decode()
     assert client.get("/")["Location"] == OTP
@@ -218,6 +224,12 @@ def test_expired_session_says_so(client, responsible):
     response = client.get("/quan-tri/co-quan/", follow=True)
     assert response.redirect_chain[0][0].startswith(LOGIN)
     assert "Phiên làm việc đã hết hạn, vui lòng đăng nhập lại." in response.content.decode()
+
+
+def test_htmx_request_without_session_gets_hx_redirect(client, db):
+    response = client.get("/quan-tri/co-quan/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith(LOGIN)
 
 
 def test_first_visit_has_no_expiry_message(client, db):

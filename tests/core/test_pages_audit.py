@@ -36,7 +36,7 @@ def test_newest_first_with_labels_and_pagination(
     add_entries(1, action="module.unknown_code", organisation=province)
     sign_in(client, province_admin)
     client.get(PAGE)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(8):
         response = client.get(PAGE)
     html = response.content.decode().split('id="audit-entries"', 1)[1]
     assert response.status_code == 200

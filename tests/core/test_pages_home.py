@@ -87,6 +87,27 @@ def test_404_page_is_vietnamese(client, responsible):
     assert '<html lang="vi">' in html
 
 
+def test_403_and_500_pages_are_vietnamese(rf, db):
+    from chinhquyenso.core.views import errors
+
+    request = rf.get("/quan-tri/")
+    response = errors.server_error(request)
+    html = response.content.decode()
+    assert response.status_code == 500
+    assert "Lỗi hệ thống. Vui lòng thử lại sau ít phút." in html
+    assert "Traceback" not in html
+    api = errors.server_error(rf.get("/api/v1/x"))
+    assert api.status_code == 500 and api["Content-Type"] == "application/json"
+
+
+def test_english_navigation(client, commune_admin):
+    sign_in(client, commune_admin)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    html = client.get("/").content.decode()
+    assert '<html lang="en">' in html
+    assert "Organisations" in html and "Audit trail" in html and "Sign out" in html
+
+
 def test_api_errors_stay_json(client, db):
     response = client.get("/api/v1/khong-co/")
     assert response.status_code == 404

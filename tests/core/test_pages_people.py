@@ -36,7 +36,7 @@ def test_search_and_pagination(client, province_admin, province, django_assert_m
         make_official(f"canbo{i:02d}", province, Role.SPECIALIST, full_name=f"Cán bộ Số {i:02d}")
     sign_in(client, province_admin)
     client.get(LIST)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(8):
         first = client.get(LIST).content.decode()
     assert "Trang 1/2" in first
     found = client.get(LIST, {"q": "canbo07"}).content.decode()

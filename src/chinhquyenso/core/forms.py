@@ -160,7 +160,9 @@ class OrganisationForm(BootstrapMixin, forms.Form):
 
     name = forms.CharField(label=_("Tên cơ quan, đơn vị"), max_length=255)
     short_name = forms.CharField(label=_("Tên viết tắt"), max_length=60, required=False)
-    kind = forms.ChoiceField(label=_("Loại"), choices=OrganisationKind.choices)
+    kind = forms.ChoiceField(
+        label=_("Loại"), choices=OrganisationKind.choices, initial=OrganisationKind.UNIT
+    )
     org_code = forms.CharField(
         label=_("Mã định danh"),
         max_length=13,
@@ -264,7 +266,9 @@ class MergeForm(BootstrapMixin, forms.Form):
         widget=forms.SelectMultiple(attrs={"size": 10}),
         help_text=_("Giữ phím Ctrl (hoặc Cmd) để chọn nhiều."),
     )
-    target = OrganisationChoiceField(label=_("Hợp nhất vào"), queryset=Organisation.objects.none())
+    target = OrganisationChoiceField(
+        label=_("Hợp nhất vào"), queryset=Organisation.objects.none(), empty_label=_("— Chọn —")
+    )
     on_date = DateField(label=_("Ngày có hiệu lực"), initial=timezone.localdate)
     reason = forms.CharField(
         label=_("Căn cứ, lý do"),
@@ -304,7 +308,7 @@ class OfficialForm(BootstrapMixin, forms.Form):
     )
     full_name = forms.CharField(label=_("Họ và tên"), max_length=150)
     organisation = OrganisationChoiceField(
-        label=_("Cơ quan, đơn vị"), queryset=Organisation.objects.none()
+        label=_("Cơ quan, đơn vị"), queryset=Organisation.objects.none(), empty_label=_("— Chọn —")
     )
     role = forms.ChoiceField(label=_("Vai trò"), choices=Role.choices)
     title = forms.CharField(label=_("Chức danh"), max_length=120, required=False)
@@ -333,7 +337,7 @@ class OfficialForm(BootstrapMixin, forms.Form):
 
 class PositionForm(BootstrapMixin, forms.Form):
     organisation = OrganisationChoiceField(
-        label=_("Cơ quan, đơn vị"), queryset=Organisation.objects.none()
+        label=_("Cơ quan, đơn vị"), queryset=Organisation.objects.none(), empty_label=_("— Chọn —")
     )
     role = forms.ChoiceField(label=_("Vai trò"), choices=Role.choices)
     title = forms.CharField(label=_("Chức danh"), max_length=120, required=False)
@@ -405,7 +409,7 @@ class AuditFilterForm(BootstrapMixin, forms.Form):
 
 class ApiKeyForm(BootstrapMixin, forms.Form):
     organisation = OrganisationChoiceField(
-        label=_("Cơ quan, đơn vị"), queryset=Organisation.objects.none()
+        label=_("Cơ quan, đơn vị"), queryset=Organisation.objects.none(), empty_label=_("— Chọn —")
     )
     name = forms.CharField(
         label=_("Tên khóa"),
@@ -414,7 +418,8 @@ class ApiKeyForm(BootstrapMixin, forms.Form):
     )
     scopes = forms.MultipleChoiceField(
         label=_("Phạm vi"),
-        choices=sorted(KNOWN_SCOPES.items()),
+        # Callable: modules add their scopes to KNOWN_SCOPES when they load.
+        choices=lambda: sorted(KNOWN_SCOPES.items()),
         widget=forms.CheckboxSelectMultiple,
     )
     expires_on = DateField(
