@@ -26,10 +26,10 @@ def _django_setup() -> None:
     django.setup()
 
 
-def _manage(*args: str) -> None:
+def _manage(*args: str, **options) -> None:
     from django.core.management import call_command
 
-    call_command(*args)
+    call_command(*args, **options)
 
 
 def _gunicorn_cmd(bind: str, workers: int) -> list[str]:
