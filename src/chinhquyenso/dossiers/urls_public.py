@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from chinhquyenso.dossiers import views_public
 
 app_name = "public"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views_public.lookup_page, name="lookup"),
+    path("<str:code>/", views_public.dossier_page, name="dossier"),
+]

@@ -1,0 +1,216 @@
+"""Public status lookup by dossier code, without signing in (issue #3; TT 01/2018 Art. 19).
+
+Anyone holding a receipt (Form 01, whose QR code opens `/tra-cuu/<code>/`) can see where the
+dossier is. What is shown is deliberately little: the procedure, the receiving organisation,
+the status (national code 1–10 and its Vietnamese name), the received / due / returned instants,
+the on-time state, the current step's name and the applicant's name masked ("Nguyễn Thị Hằng" →
+"Nguyễn T** H***"). Nothing else personal: no identification number, phone, e-mail or address.
+
+An unknown code and a malformed one get the same answer (`dossier_not_found`), so the answer
+says nothing about which codes exist. Every lookup, found or not, counts against a per-client
+rate limit (`settings.CQS_PUBLIC_LOOKUP_PER_MINUTE`, default 30; 0 turns it off) kept in
+Django's cache, so it holds across processes when the cache is shared (Redis in production).
+
+The client address is REMOTE_ADDR, or — only when `settings.CQS_TRUSTED_PROXY_COUNT` is N > 0
+(the app runs behind N reverse proxies that append to X-Forwarded-For) — the N-th address from
+the right of X-Forwarded-For, the one the nearest trusted proxy saw. Taking the left-most
+address would let any client pick its own bucket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import translation
+
+from chinhquyenso.core.errors import NotFound
+from chinhquyenso.dossiers import timeliness
+from chinhquyenso.dossiers.models import FINAL_STATUSES, Dossier, Status
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+# `<org code>-YYMMDD-XXXX` (TT 01/2018 Art. 19) and the reported 2025 variant
+# `G09.20-20260609-0092637`: letters, digits, dots and dashes only.
+CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{4,39}$")
+
+NOT_FOUND_MESSAGE = "Không tìm thấy hồ sơ. Vui lòng kiểm tra lại mã hồ sơ trên giấy tiếp nhận."
+RATE_LIMITED_MESSAGE = (
+    "Bạn tra cứu quá nhiều lần trong thời gian ngắn. Vui lòng thử lại sau {seconds} giây."
+)
+
+WINDOW_SECONDS = 60
+_clock = time.time  # replaced in tests, so a window boundary never splits a test
+
+
+class DossierNotFound(NotFound):
+    code = "dossier_not_found"
+
+
+def mask_name(name: str) -> str:
+    """Keep the family name (first word) whole and the first letter of every other word, the
+    rest as asterisks: "Nguyễn Văn An" → "Nguyễn V** A*"."""
+    words = unicodedata.normalize("NFC", name or "").split()
+    if not words:
+        return ""
+    masked = [words[0]]
+    for word in words[1:]:
+        masked.append(word[0] + "*" * (len(word) - 1))
+    return " ".join(masked)
+
+
+def normalise_code(code: str) -> str | None:
+    """The canonical form of a typed code (upper case, no surrounding blanks), or None when it
+    cannot be a dossier code."""
+    code = (code or "").strip().upper()
+    return code if CODE_RE.match(code) else None
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in +07:00, to the second."""
+    if value is None:
+        return None
+    return value.astimezone(VN_TZ).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True)
+class PublicStatus:
+    code: str
+    procedure_code: str
+    procedure_name: str
+    organisation_name: str
+    status: int
+    status_name: str
+    received_at: datetime | None
+    due_at: datetime | None
+    returned_at: datetime | None
+    # timeliness.evaluate's state: early | on_time | late (finished) or in_time | overdue
+    # (running); "" before the dossier is received.
+    timeliness: str
+    timeliness_name: str
+    timeliness_final: bool
+    current_step: str | None
+    applicant_name_masked: str
+
+    def as_json(self) -> dict[str, Any]:
+        """The API body; its keys are the whole public contract (tests pin them)."""
+        return {
+            "code": self.code,
+            "procedure": {"code": self.procedure_code, "name": self.procedure_name},
+            "receiving_organisation": {"name": self.organisation_name},
+            "status": {"code": self.status, "name": self.status_name},
+            "received_at": iso(self.received_at),
+            "due_at": iso(self.due_at),
+            "returned_at": iso(self.returned_at),
+            "timeliness": (
+                {
+                    "code": self.timeliness,
+                    "name": self.timeliness_name,
+                    "final": self.timeliness_final,
+                }
+                if self.timeliness
+                else None
+            ),
+            "current_step": self.current_step,
+            "applicant_name_masked": self.applicant_name_masked,
+        }
+
+
+def lookup(code: str, *, now: datetime | None = None) -> PublicStatus:
+    """The public view of dossier `code`; DossierNotFound when there is none (or the code is
+    malformed: same error, no hint). One query."""
+    normalised = normalise_code(code)
+    if normalised is None:
+        raise DossierNotFound(NOT_FOUND_MESSAGE)
+    dossier = (
+        Dossier.objects.select_related(
+            "procedure", "procedure_version", "receiving_organisation", "current_step"
+        )
+        .filter(code=normalised)
+        .first()
+    )
+    if dossier is None:
+        raise DossierNotFound(NOT_FOUND_MESSAGE)
+    finished = dossier.status in FINAL_STATUSES
+    with translation.override("vi"):
+        status_name = str(Status(dossier.status).label)
+        if dossier.received_at is None:  # submitted online, not received: no clock yet
+            state, state_name, state_final = "", "", False
+        else:
+            result = timeliness.evaluate(dossier, now=now)
+            state, state_name, state_final = result.state, result.label, result.finished
+    show_step = dossier.current_step is not None and not finished
+    return PublicStatus(
+        code=dossier.code,
+        procedure_code=dossier.procedure.national_code,
+        procedure_name=dossier.procedure_version.name,
+        organisation_name=dossier.receiving_organisation.name,
+        status=dossier.status,
+        status_name=status_name,
+        received_at=dossier.received_at,
+        due_at=dossier.due_at,
+        returned_at=dossier.returned_at,
+        timeliness=state,
+        timeliness_name=state_name,
+        timeliness_final=state_final,
+        current_step=dossier.current_step.name if show_step else None,
+        applicant_name_masked=mask_name(dossier.applicant_name),
+    )
+
+
+def client_ip(request) -> str:
+    trusted = int(getattr(settings, "CQS_TRUSTED_PROXY_COUNT", 0) or 0)
+    if trusted > 0:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= trusted:
+            return forwarded[-trusted]
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    retry_after: int  # seconds; 0 when allowed
+
+    @property
+    def message(self) -> str:
+        return RATE_LIMITED_MESSAGE.format(seconds=self.retry_after)
+
+
+def check_rate(request, *, now: float | None = None) -> RateDecision:
+    """Count one lookup for the client; refuse when over the per-minute limit.
+
+    A fixed one-minute window per client address in Django's cache: `add` then `incr`, both
+    atomic in the shared cache backends, so concurrent requests cannot both slip under.
+    """
+    limit = int(getattr(settings, "CQS_PUBLIC_LOOKUP_PER_MINUTE", 30))
+    if limit <= 0:
+        return RateDecision(True, 0)
+    now = _clock() if now is None else now
+    window = int(now // WINDOW_SECONDS)
+    digest = hashlib.sha256(client_ip(request).encode()).hexdigest()[:24]
+    key = f"cqs:public-lookup:{digest}:{window}"
+    if cache.add(key, 1, timeout=WINDOW_SECONDS + 5):
+        count = 1
+    else:
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=WINDOW_SECONDS + 5)
+            count = 1
+    if count > limit:
+        retry_after = max(1, WINDOW_SECONDS - int(now % WINDOW_SECONDS))
+        return RateDecision(False, retry_after)
+    return RateDecision(True, 0)
