@@ -356,7 +356,7 @@ def form_context(
         "finished": vn_time(dossier.finished_at),
         "number": extra.get("number") or _sequence(dossier.code),
         "register_book": extra.get("register_book")
-        or (format(dossier.received_at.astimezone(VN_TZ).year) if dossier.received_at else ""),
+        or (str(dossier.received_at.astimezone(VN_TZ).year) if dossier.received_at else ""),
         "register_sequence": extra.get("register_sequence") or _sequence(dossier.code),
         "documents": _documents(dossier) if purpose == FormPurpose.RECEIPT else [],
         "fees": [
