@@ -7,6 +7,7 @@ A malformed value stops start-up with a message that names the variable (issue #
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import environ
@@ -83,6 +84,16 @@ def choice(name: str, default: str, choices: set[str]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(
             f"Biến môi trường {name}={value!r} không hợp lệ: một trong {sorted(choices)}"
+        )
+    return value
+
+
+def clock_time(name: str, default: str) -> str:
+    """A time of day written HH:MM (24-hour)."""
+    value = string(name, default).strip()
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise ImproperlyConfigured(
+            f"Biến môi trường {name}={value!r} không hợp lệ: cần giờ dạng HH:MM, ví dụ 15:00"
         )
     return value
 

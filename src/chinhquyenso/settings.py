@@ -265,3 +265,8 @@ LOGGING = {
 # --- Platform.
 CQS_CALENDAR_CACHE_SECONDS = env.integer("CQS_CALENDAR_CACHE_SECONDS", 60, minimum=0)
 CQS_PUBLIC_BASE_URL = env.string("CQS_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# One-stop shop: dossiers received after this time start their clock the next working day.
+CQS_DOSSIER_CUTOFF = env.clock_time("CQS_DOSSIER_CUTOFF", "15:00")
+CQS_PUBLIC_LOOKUP_PER_MINUTE = env.integer("CQS_PUBLIC_LOOKUP_PER_MINUTE", 30, minimum=0)
+CQS_TRUSTED_PROXY_COUNT = env.integer("CQS_TRUSTED_PROXY_COUNT", 0, minimum=0)
+CQS_POSTAL_BACKEND = env.string("CQS_POSTAL_BACKEND", "chinhquyenso.dossiers.postal.SimulatorGateway")
