@@ -269,4 +269,6 @@ CQS_PUBLIC_BASE_URL = env.string("CQS_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 CQS_DOSSIER_CUTOFF = env.clock_time("CQS_DOSSIER_CUTOFF", "15:00")
 CQS_PUBLIC_LOOKUP_PER_MINUTE = env.integer("CQS_PUBLIC_LOOKUP_PER_MINUTE", 30, minimum=0)
 CQS_TRUSTED_PROXY_COUNT = env.integer("CQS_TRUSTED_PROXY_COUNT", 0, minimum=0)
-CQS_POSTAL_BACKEND = env.string("CQS_POSTAL_BACKEND", "chinhquyenso.dossiers.postal.SimulatorGateway")
+CQS_POSTAL_BACKEND = env.string(
+    "CQS_POSTAL_BACKEND", "chinhquyenso.dossiers.postal.SimulatorGateway"
+)

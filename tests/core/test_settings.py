@@ -22,6 +22,7 @@ def run_check(**env):
     ("name", "value"),
     [
         ("DEBUG", "maybe"),
+        ("CQS_DOSSIER_CUTOFF", "3pm"),
         ("DATABASE_URL", "nosuchdb://x"),
         ("SQLITE_BUSY_TIMEOUT", "ten"),
         ("TASKS_BACKEND", "celery"),
