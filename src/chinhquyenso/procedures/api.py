@@ -16,7 +16,6 @@ from django.utils import timezone
 from ninja import Router, Schema
 
 from chinhquyenso.apiauth import AUTH, require
-from chinhquyenso.core import permissions
 from chinhquyenso.core.errors import NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.models import ApiKey, Organisation
 from chinhquyenso.procedures import queries, services
@@ -411,7 +410,7 @@ def get_process(request: HttpRequest, code: str, organisation_id: int):
         raise NotFound("Không tìm thấy cơ quan, đơn vị.", code="organisation_not_found")
     if isinstance(request.auth, ApiKey):
         require(request, "procedure.view", organisation, scope=READ_SCOPE)
-    elif not permissions.can(request.auth, "procedure.view", organisation):
+    elif not queries.can_view_process(request.auth, organisation):
         raise NotFound("Không tìm thấy cơ quan, đơn vị.", code="organisation_not_found")
     procedure = queries.get_procedure(code)
     process = queries.current_process(procedure, organisation)

@@ -15,7 +15,9 @@ MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
 def _bootstrap(form: forms.BaseForm) -> None:
-    for name, field in form.fields.items():
+    """Bootstrap classes on the widgets. Called from __init__, so it must not look at
+    `form.errors` (that would clean the form before a formset adds its DELETE field)."""
+    for field in form.fields.values():
         widget = field.widget
         if isinstance(widget, forms.CheckboxInput):
             css = "form-check-input"
@@ -23,8 +25,6 @@ def _bootstrap(form: forms.BaseForm) -> None:
             css = "form-select form-select-sm" if form.prefix else "form-select"
         else:
             css = "form-control form-control-sm" if form.prefix else "form-control"
-        if form.is_bound and name in form.errors:
-            css += " is-invalid"
         widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
 
 

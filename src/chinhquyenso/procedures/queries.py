@@ -140,11 +140,36 @@ def process_versions(procedure: Procedure, organisation: Organisation) -> QueryS
     ).order_by("-number")
 
 
+def _ancestor_paths(user) -> list[str]:
+    """Paths of the organisations above (and at) each of `user`'s positions."""
+    roles = permissions.roles_for("procedure.view")
+    paths: set[str] = set()
+    for position in permissions.active_positions(user):
+        if position.role not in roles:
+            continue
+        ids = position.organisation.path.strip("/").split("/")
+        paths.update("/" + "/".join(ids[: i + 1]) + "/" for i in range(len(ids)))
+    return sorted(paths)
+
+
+def can_view_process(user, organisation: Organisation) -> bool:
+    """An official may read the processes of the organisations they work in or above them
+    (a specialist in a commune's office follows the commune's process), and of everything
+    under them."""
+    if permissions.can(user, "procedure.view", organisation):
+        return True
+    return organisation.path in _ancestor_paths(user)
+
+
 def processes_visible_to(user, procedure: Procedure) -> QuerySet[Process]:
-    """Current processes of `procedure` in the organisations where `user` may view procedures."""
+    """Current processes of `procedure` that `user` may read (see `can_view_process`)."""
+    scope = permissions.scope_q(user, "procedure.view", "organisation")
+    ancestors = _ancestor_paths(user)
+    if ancestors:
+        scope |= Q(organisation__path__in=ancestors)
     return (
         Process.objects.filter(procedure=procedure, is_current=True)
-        .filter(permissions.scope_q(user, "procedure.view", "organisation"))
+        .filter(scope)
         .select_related("organisation")
         .order_by("organisation__path")
     )
