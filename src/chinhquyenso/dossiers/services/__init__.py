@@ -5,12 +5,14 @@ checks permission, checks `expected_revision` (Conflict `dossier_changed`), chec
 transition against the explicit map in `_common.TRANSITIONS` (ValidationFailed
 `transition_not_allowed`), bumps the revision and writes a DossierEvent and an audit entry.
 
-Sub-modules: `intake` (receive, online submission, acceptance, refusal), `routing` (claim,
+Sub-modules: `intake` (receive, online submission, acceptance, refusal), `checks` (applicant,
+checklist, files, fees), `codes` (dossier codes), `routing` (claim,
 assign, forward, send back, approve, transfer, return to the desk), `clock_stops` (supplement,
 payment, apology), `closing` (stop, withdraw, return the result), `deadlines` (due dates).
 """
 
 from chinhquyenso.dossiers.services._common import ACTIONS, TRANSITIONS
+from chinhquyenso.dossiers.services.checks import validate_personal_id, validate_tax_code
 from chinhquyenso.dossiers.services.clock_stops import (
     confirm_payment,
     issue_apology,
@@ -24,8 +26,6 @@ from chinhquyenso.dossiers.services.intake import (
     receive_dossier,
     refuse,
     submit_online,
-    validate_personal_id,
-    validate_tax_code,
 )
 from chinhquyenso.dossiers.services.routing import (
     approve,

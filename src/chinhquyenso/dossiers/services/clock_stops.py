@@ -27,7 +27,7 @@ from chinhquyenso.dossiers.models import (
     Status,
 )
 from chinhquyenso.dossiers.services import _common as c
-from chinhquyenso.dossiers.services import deadlines, intake
+from chinhquyenso.dossiers.services import checks, deadlines
 
 
 def _stop_clock(
@@ -107,9 +107,8 @@ def request_supplement(
     expected_revision: int | None = None,
 ) -> Dossier:
     """Form 02: ask the applicant to supplement; status 5, the clock stops."""
-    d = c.lock(dossier)
+    d = c.lock(dossier, expected_revision)
     c.require_step_actor(actor, d)
-    c.check_revision(d, expected_revision)
     c.check_action(d, "request_supplement", Status.AWAITING_SUPPLEMENT)
     c.refuse_while_transferred(d)
     reason = c.check_text(reason, "reason", "Cần ghi rõ lý do yêu cầu bổ sung.")
@@ -220,11 +219,10 @@ def receive_supplement(
 ) -> Dossier:
     """The applicant has supplemented: back to processing (4), the due dates move later by the
     paused working time. `documents` as in intake (recorded with the supplement round)."""
-    d = c.lock(dossier)
+    d = c.lock(dossier, expected_revision)
     _may_supplement(actor, d)
-    c.check_revision(d, expected_revision)
     c.check_action(d, "receive_supplement", Status.PROCESSING)
-    docs = intake.clean_documents(
+    docs = checks.clean_documents(
         actor=actor,
         version=d.procedure_version,
         documents=list(documents or []),
@@ -270,16 +268,15 @@ def request_payment(
     expected_revision: int | None = None,
 ) -> Dossier:
     """Status 6: the applicant must pay a fee, charge or tax first; the clock stops."""
-    d = c.lock(dossier)
+    d = c.lock(dossier, expected_revision)
     c.require_step_actor(actor, d)
-    c.check_revision(d, expected_revision)
     c.check_action(d, "request_payment", Status.AWAITING_PAYMENT)
     c.refuse_while_transferred(d)
     reason = c.check_text(reason, "reason", "Cần ghi rõ nghĩa vụ tài chính phải thực hiện.")
     at = c.now()
     fields: list[str] = []
     if fees is not None:
-        d.fees = intake._fees(fees, d.procedure_version)
+        d.fees = checks.clean_fees(fees, d.procedure_version)
         fields.append("fees")
     _stop_clock(d, actor=actor, at=at, kind=PauseKind.PAYMENT, reason=reason, fields=fields)
     from_status = d.status
@@ -310,9 +307,8 @@ def confirm_payment(
 ) -> Dossier:
     """The payment is confirmed (desk, the step's handler, or a leader): back to processing,
     due dates moved later by the paused working time."""
-    d = c.lock(dossier)
+    d = c.lock(dossier, expected_revision)
     c.desk_or_step_or_manager(actor, d)
-    c.check_revision(d, expected_revision)
     c.check_action(d, "confirm_payment", Status.PROCESSING)
     at = c.now()
     fields: list[str] = []
@@ -341,9 +337,8 @@ def issue_apology(
 ) -> Dossier:
     """Form 04: apologise and set a new appointment (later than the current one and than now).
     The legal due date stays: the dossier is counted late when it passes it."""
-    d = c.lock(dossier)
+    d = c.lock(dossier, expected_revision)
     c.desk_or_step_or_manager(actor, d)
-    c.check_revision(d, expected_revision)
     c.check_action(d, "issue_apology")
     reason = c.check_text(reason, "reason", "Cần ghi rõ lý do chậm trả kết quả.")
     at = c.now()

@@ -41,9 +41,8 @@ def _end(d: Dossier, *, actor, at, status: int, action: str, reason: str) -> Dos
 def stop(*, actor, dossier: Dossier, reason: str, expected_revision: int | None = None) -> Dossier:
     """Stop processing (status 8, a final status) by decision of a leader or unit head of the
     handling organisation (or of the unit holding the dossier)."""
-    d = c.lock(dossier)
+    d = c.lock(dossier, expected_revision)
     c.require_any(actor, d, [(APPROVE, d.handling_organisation), (APPROVE, d.current_unit)])
-    c.check_revision(d, expected_revision)
     c.check_action(d, "stop", Status.STOPPED)
     reason = c.check_text(reason, "reason", "Cần ghi rõ lý do dừng xử lý.")
     at = c.now()
@@ -75,7 +74,7 @@ def withdraw(
     """The applicant withdraws (status 7): the applicant's own account, or a desk officer of the
     receiving organisation recording the written request. A transferred part is withdrawn with
     the whole dossier (ask on the parent)."""
-    d = c.lock(dossier)
+    d = c.lock(dossier, expected_revision)
     if d.parent_id is not None:
         raise ValidationFailed(
             f"Hồ sơ liên thông: rút hồ sơ tại hồ sơ gốc {d.parent.code}.",
@@ -85,7 +84,6 @@ def withdraw(
         c.require_any(
             actor, d, [(RECEIVE, d.receiving_organisation), (RETURN, d.receiving_organisation)]
         )
-    c.check_revision(d, expected_revision)
     c.check_action(d, "withdraw", Status.WITHDRAWN)
     reason = c.check_text(reason, "reason", "Cần ghi rõ lý do rút hồ sơ.")
     return _end(
@@ -117,9 +115,8 @@ def return_result(
     representative signs for it: `recipient_signature_name`), or by public postal service
     (the addressee; the item is handed to the carrier through `postal.get_gateway()` unless a
     `postal_tracking` number was already obtained)."""
-    d = c.lock(dossier)
+    d = c.lock(dossier, expected_revision)
     c.require_any(actor, d, [(RETURN, d.receiving_organisation)])
-    c.check_revision(d, expected_revision)
     c.check_action(d, "return_result", Status.RETURNED)
     try:
         method = ResultDelivery(method).value

@@ -36,7 +36,7 @@ from chinhquyenso.dossiers.models import (
 )
 from chinhquyenso.dossiers.permissions import APPROVE, ASSIGN
 from chinhquyenso.dossiers.services import _common as c
-from chinhquyenso.dossiers.services import deadlines, intake
+from chinhquyenso.dossiers.services import checks, codes, deadlines, intake
 from chinhquyenso.procedures.models import ProcessStep, StepKind
 
 # --- The route ------------------------------------------------------------------------------
@@ -119,11 +119,13 @@ def _resolve_result_file(actor, result_file) -> StoredFile | None:
         return None
     if isinstance(result_file, StoredFile):
         result_file = result_file.pk
-    return intake._file(actor, result_file)
+    return checks.file_for(actor, result_file)
 
 
 def _attachments(actor, attachments) -> list[int]:
-    return [intake._file(actor, a.pk if isinstance(a, StoredFile) else a).pk for a in attachments]
+    return [
+        checks.file_for(actor, a.pk if isinstance(a, StoredFile) else a).pk for a in attachments
+    ]
 
 
 def move(
@@ -239,7 +241,7 @@ def spawn_child(
         result_delivery=parent.result_delivery,
         received_by=c.person_or_none(actor),
     )
-    child.code = intake.next_code(to_organisation, at)
+    child.code = codes.next_code(to_organisation, at)
     run = StepRun(
         step=step,
         unit=step.unit,
@@ -346,11 +348,10 @@ def parent_finished(child: Dossier, *, actor, at: datetime) -> None:
 def claim(*, actor, dossier: Dossier, expected_revision: int | None = None) -> Dossier:
     """Take the dossier's current step for oneself (someone holding the step's role in the
     step's unit; nobody else assigned)."""
-    d = c.lock(dossier)
+    d = c.lock(dossier, expected_revision)
     step = d.current_step
     if step is None or not c.holds_role(actor, step.role, step.unit):
         c.require_step_actor(actor, d)
-    c.check_revision(d, expected_revision)
     c.check_action(d, "claim")
     c.refuse_while_transferred(d)
     if d.current_handler_id is not None:
@@ -384,13 +385,12 @@ def assign(
 ) -> Dossier:
     """A unit head, deputy or leader over the step's unit gives the current step to `handler`,
     who must hold the step's role there."""
-    d = c.lock(dossier)
+    d = c.lock(dossier, expected_revision)
     step = d.current_step
     if step is None or not permissions.can(actor, ASSIGN, step.unit):
         raise PermissionDenied(
             "Chỉ lãnh đạo đơn vị thực hiện bước này mới được phân công.", code="permission_denied"
         )
-    c.check_revision(d, expected_revision)
     c.check_action(d, "assign")
     c.refuse_while_transferred(d)
     if not _eligible_handler(handler, step):
@@ -435,11 +435,10 @@ def forward(
 ) -> Dossier:
     """Hand the dossier on to the next step (or `to_step`, a step the process allows from the
     current one), optionally straight to `handler`. From an approval step this is approving."""
-    d = c.lock(dossier)
+    d = c.lock(dossier, expected_revision)
     step = c.require_step_actor(actor, d)
     if step.kind == StepKind.APPROVE and not permissions.can(actor, APPROVE, step.unit):
         raise PermissionDenied("Chỉ lãnh đạo mới được phê duyệt hồ sơ.", code="permission_denied")
-    c.check_revision(d, expected_revision)
     c.check_action(d, "forward")
     c.refuse_while_transferred(d)
     target = _target(d, to_step, steps_of(d.process))
@@ -469,9 +468,8 @@ def send_back(
 ) -> Dossier:
     """Send the dossier back for rework: to the previous step (default) or to an earlier step
     the process allows; it goes to whoever handled that step last."""
-    d = c.lock(dossier)
+    d = c.lock(dossier, expected_revision)
     step = c.require_step_actor(actor, d)
-    c.check_revision(d, expected_revision)
     c.check_action(d, "send_back")
     c.refuse_while_transferred(d)
     comment = c.check_text(comment, "comment", "Cần ghi lý do trả lại.")
@@ -526,11 +524,10 @@ def approve(
     *, actor, dossier: Dossier, comment: str = "", expected_revision: int | None = None
 ) -> Dossier:
     """The leader's approval at an APPROVE step; the dossier goes on to the next step."""
-    d = c.lock(dossier)
+    d = c.lock(dossier, expected_revision)
     step = c.require_step_actor(actor, d)
     if not permissions.can(actor, APPROVE, step.unit):
         raise PermissionDenied("Chỉ lãnh đạo mới được phê duyệt hồ sơ.", code="permission_denied")
-    c.check_revision(d, expected_revision)
     c.check_action(d, "approve")
     if step.kind != StepKind.APPROVE:
         raise ValidationFailed(
@@ -556,11 +553,10 @@ def return_to_desk(
 ) -> Dossier:
     """The result goes back to the one-stop desk: status 9 (resolved), the end of processing
     for on-time accounting. Only from a step the process lets go to its return step."""
-    d = c.lock(dossier)
+    d = c.lock(dossier, expected_revision)
     step = c.require_step_actor(actor, d)
     if step.kind == StepKind.APPROVE and not permissions.can(actor, APPROVE, step.unit):
         raise PermissionDenied("Chỉ lãnh đạo mới được phê duyệt hồ sơ.", code="permission_denied")
-    c.check_revision(d, expected_revision)
     c.check_action(d, "return_to_desk", Status.RESOLVED)
     c.refuse_while_transferred(d)
     steps = steps_of(d.process)
@@ -603,9 +599,8 @@ def transfer(
     """Send the dossier to another organisation (liên thông) through a transfer step the
     process allows from here (or the current transfer step). Returns the parent; the child is
     `parent.children` (the newest)."""
-    d = c.lock(dossier)
+    d = c.lock(dossier, expected_revision)
     step = c.require_step_actor(actor, d)
-    c.check_revision(d, expected_revision)
     c.check_action(d, "transfer")
     c.refuse_while_transferred(d)
     at = c.now()

@@ -1,0 +1,501 @@
+"""Read side of the one-stop back office: who sees which dossiers, queues, supervision counts.
+
+Who sees a dossier (`dossiers_visible_to`): an official whose position (any official role)
+covers, in its organisation subtree, the dossier's handling organisation, its receiving
+organisation, the unit holding it now or a unit it passed through; its current handler; the
+organisation of its inter-agency parent or child (both sides of a liên thông see the progress).
+Nobody else: a desk officer of one commune never sees another commune's dossiers unless one is
+transferred to them. Out of scope is reported as "not found" (no existence leak).
+
+Every count of `supervision_counts` carries the filters (`filter_q` vocabulary) that list
+exactly the dossiers counted, so a figure on the leader's page clicks through to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from chinhquyenso.core import permissions
+from chinhquyenso.core.errors import NotFound, ValidationFailed
+from chinhquyenso.core.models import ApiKey, Organisation
+from chinhquyenso.core.services import calendar
+from chinhquyenso.dossiers import timeliness
+from chinhquyenso.dossiers.models import (
+    FINAL_STATUSES,
+    Channel,
+    Dossier,
+    Pause,
+    Status,
+    StepRun,
+    Timeliness,
+)
+from chinhquyenso.dossiers.permissions import RECEIVE, SUPERVISE, VIEW
+from chinhquyenso.dossiers.services.deadlines import TZ
+
+NOT_FOUND = "Không tìm thấy hồ sơ."
+LIST_RELATED = (
+    "procedure",
+    "procedure_version",
+    "receiving_organisation",
+    "handling_organisation",
+    "current_step",
+    "current_unit",
+    "current_handler",
+    "parent",
+)
+# Still being worked on (received, not finished, not waiting for the applicant's supplement).
+IN_PROGRESS = (Status.RECEIVED, Status.PROCESSING, Status.AWAITING_PAYMENT)
+QUEUE_KINDS = ("to_handle", "due_soon", "late", "waiting_others")
+
+
+def _none() -> QuerySet[Dossier]:
+    return Dossier.objects.none()
+
+
+def visibility_q(user) -> Q | None:
+    """The visibility rule as a filter (None: everything, for a superuser)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Q(pk__in=[])
+    if user.is_superuser:
+        return None
+    if not permissions.active_positions(user):
+        return Q(pk__in=[])
+    view = permissions.scope_q
+    children = Dossier.objects.filter(parent=OuterRef("pk")).filter(
+        view(user, VIEW, "handling_organisation")
+    )
+    passed = StepRun.objects.filter(dossier=OuterRef("pk")).filter(view(user, VIEW, "unit"))
+    return (
+        view(user, VIEW, "handling_organisation")
+        | view(user, VIEW, "receiving_organisation")
+        | view(user, VIEW, "current_unit")
+        | view(user, VIEW, "parent__handling_organisation")
+        | Q(current_handler=user)
+        | Exists(children)
+        | Exists(passed)
+    )
+
+
+def dossiers_visible_to(user) -> QuerySet[Dossier]:
+    """Dossiers `user` may see (officials; see the module docstring)."""
+    q = visibility_q(user)
+    qs = Dossier.objects.all() if q is None else Dossier.objects.filter(q)
+    return qs.select_related(*LIST_RELATED)
+
+
+def dossiers_visible_to_api_key(api_key: ApiKey) -> QuerySet[Dossier]:
+    root = api_key.organisation.path
+    return Dossier.objects.filter(
+        Q(receiving_organisation__path__startswith=root)
+        | Q(handling_organisation__path__startswith=root)
+    ).select_related(*LIST_RELATED)
+
+
+def dossiers_of_applicant(user) -> QuerySet[Dossier]:
+    """A citizen's or business's own dossiers (for the portal)."""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_applicant", False):
+        return _none()
+    own = user.personal_id if user.kind == "citizen" else user.tax_code
+    q = Q(applicant=user)
+    if own:
+        q |= Q(applicant_id_number=own)
+    return Dossier.objects.filter(q, parent__isnull=True).select_related(*LIST_RELATED)
+
+
+def get_dossier_for(user, code: str, lock: bool = False) -> Dossier:
+    """The dossier with `code` if `user` may see it; NotFound `dossier_not_found` otherwise
+    (whether it exists elsewhere is not revealed). `lock`: under a row lock (inside a
+    transaction)."""
+    if isinstance(user, ApiKey):
+        qs = dossiers_visible_to_api_key(user)
+    else:
+        qs = dossiers_visible_to(user)
+    qs = qs.filter(code=str(code or "").strip())
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    dossier = qs.first()
+    if dossier is None:
+        raise NotFound(NOT_FOUND, code="dossier_not_found")
+    return dossier
+
+
+# --- Queues ---------------------------------------------------------------------------------
+
+
+def _has_active_child() -> Exists:
+    return Exists(Dossier.objects.filter(parent=OuterRef("pk")).exclude(status__in=FINAL_STATUSES))
+
+
+def _to_handle_q(user) -> Q:
+    """What waits for `user`: the dossiers assigned to them, the unassigned ones at a step whose
+    role they hold in the step's unit, and (desk officers) online submissions to accept."""
+    positions = permissions.active_positions(user)
+    mine = Q(current_handler=user)
+    for p in positions:
+        mine |= Q(
+            current_handler__isnull=True,
+            current_step__role=p.role,
+            current_unit__path__startswith=p.organisation.path,
+        )
+    q = Q(status__in=(Status.RECEIVED, Status.PROCESSING, Status.RESOLVED)) & mine
+    desk_paths = [
+        p.organisation.path for p in positions if p.role in permissions.roles_for(RECEIVE)
+    ]
+    for path in desk_paths:
+        q |= Q(status=Status.SUBMITTED, receiving_organisation__path__startswith=path)
+    return q
+
+
+def queue_for(user, kind: str = "to_handle", *, now: datetime | None = None) -> QuerySet[Dossier]:
+    """An official's queue, soonest due first. One query (plus the caller's count).
+
+    to_handle: waiting for them; due_soon: of those, due within one working day (the dossier
+    or its current step); late: of those, overdue by the on-time rule; waiting_others: handed
+    on or waiting for the applicant (supplement, payment) or another organisation.
+    """
+    if kind not in QUEUE_KINDS:
+        raise ValidationFailed(
+            f"Hàng đợi không hợp lệ: {kind}.",
+            code="invalid_queue",
+            details={"allowed": list(QUEUE_KINDS)},
+        )
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return _none()
+    now = now or timezone.now()
+    qs = Dossier.objects.select_related(*LIST_RELATED)
+    if kind == "waiting_others":
+        handed_on = StepRun.objects.filter(
+            dossier=OuterRef("pk"), handler=user, finished_at__isnull=False
+        )
+        asked = Pause.objects.filter(dossier=OuterRef("pk"), requested_by=user, ended_at=None)
+        paused = Q(status__in=(Status.AWAITING_SUPPLEMENT, Status.AWAITING_PAYMENT))
+        qs = qs.filter(
+            (Q(status__in=IN_PROGRESS) & Exists(handed_on) & ~Q(current_handler=user))
+            | (paused & (Q(current_handler=user) | Exists(asked)))
+            | (Q(status=Status.PROCESSING) & Exists(handed_on) & _has_active_child())
+        )
+        return qs.order_by("due_at", "id")
+    qs = qs.filter(_to_handle_q(user)).exclude(_has_active_child())
+    if kind == "due_soon":
+        soon = calendar.due(now, working_days=1)
+        qs = qs.filter(timeliness.in_time_q(now)).filter(
+            Q(due_at__lte=soon) | Q(step_due_at__lte=soon)
+        )
+    elif kind == "late":
+        qs = qs.filter(timeliness.overdue_q(now), status__in=(Status.RECEIVED, Status.PROCESSING))
+    return qs.order_by("step_due_at", "due_at", "id")
+
+
+# --- Filters (the click-through vocabulary) ---------------------------------------------------
+
+FILTER_KEYS = (
+    "organisation",
+    "status",
+    "channel",
+    "procedure",
+    "handler",
+    "handled_by",
+    "progress",
+    "timeliness",
+    "received_from",
+    "received_to",
+    "finished_from",
+    "finished_to",
+)
+PROGRESS_VALUES = ("in_time", "late", "awaiting_supplement")
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=TZ)
+
+
+def _day(value, key: str) -> date:
+    if isinstance(value, datetime):
+        return value.astimezone(TZ).date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise _bad(key, value) from None
+
+
+def _int(value, key: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise _bad(key, value) from None
+
+
+def _bad(key, value) -> ValidationFailed:
+    return ValidationFailed(
+        f"Giá trị lọc không hợp lệ: {key}={value}.", code="invalid_filter", details={key: value}
+    )
+
+
+def organisation_q(organisation: Organisation) -> Q:
+    """Dossiers of an organisation's subtree: handled, received or held there."""
+    root = organisation.path
+    return (
+        Q(handling_organisation__path__startswith=root)
+        | Q(receiving_organisation__path__startswith=root)
+        | Q(current_unit__path__startswith=root)
+    )
+
+
+def filter_q(filters: dict, *, now: datetime | None = None) -> Q:
+    """A Q for the list filters (all optional; dates are local days, inclusive):
+
+    organisation (Organisation or id), status, channel, procedure (id), handler (current
+    handler id), handled_by (an official who handled any step), progress (in_time | late:
+    still in progress by the on-time rule; awaiting_supplement), timeliness (early | on_time |
+    late: finished), received_from/received_to, finished_from/finished_to.
+    """
+    now = now or timezone.now()
+    q = Q()
+    unknown = set(filters) - set(FILTER_KEYS)
+    if unknown:
+        key = sorted(unknown)[0]
+        raise _bad(key, filters[key])
+    for key, value in filters.items():
+        if value in (None, ""):
+            continue
+        if key == "organisation":
+            org = value
+            if not isinstance(org, Organisation):
+                org = Organisation.objects.filter(pk=_int(value, key)).first()
+                if org is None:
+                    raise _bad(key, value)
+            q &= organisation_q(org)
+        elif key == "status":
+            status = _int(value, key)
+            if status not in Status.values:
+                raise _bad(key, value)
+            q &= Q(status=status)
+        elif key == "channel":
+            channel = _int(value, key)
+            if channel not in Channel.values:
+                raise _bad(key, value)
+            q &= Q(channel=channel)
+        elif key == "procedure":
+            q &= Q(procedure_id=_int(value, key))
+        elif key == "handler":
+            q &= Q(current_handler_id=_int(value, key))
+        elif key == "handled_by":
+            q &= Exists(StepRun.objects.filter(dossier=OuterRef("pk"), handler_id=_int(value, key)))
+        elif key == "progress":
+            if value == "awaiting_supplement":
+                q &= Q(status=Status.AWAITING_SUPPLEMENT)
+            elif value == "in_time":
+                q &= Q(status__in=IN_PROGRESS) & timeliness.in_time_q(now)
+            elif value == "late":
+                q &= Q(status__in=IN_PROGRESS) & timeliness.overdue_q(now)
+            else:
+                raise _bad(key, value)
+        elif key == "timeliness":
+            if value not in Timeliness.values:
+                raise _bad(key, value)
+            q &= Q(finished_at__isnull=False, timeliness=value)
+        elif key == "received_from":
+            q &= Q(received_at__gte=_start_of(_day(value, key)))
+        elif key == "received_to":
+            q &= Q(received_at__lt=_start_of(_day(value, key) + timedelta(days=1)))
+        elif key == "finished_from":
+            q &= Q(finished_at__gte=_start_of(_day(value, key)))
+        elif key == "finished_to":
+            q &= Q(finished_at__lt=_start_of(_day(value, key) + timedelta(days=1)))
+    return q
+
+
+def filtered_dossiers(user, filters: dict, *, now: datetime | None = None) -> QuerySet[Dossier]:
+    """The dossiers `user` may see that match `filters` (the click-through of a figure)."""
+    return (
+        dossiers_visible_to(user).filter(filter_q(filters, now=now)).order_by("-received_at", "-id")
+    )
+
+
+# --- Supervision -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: int
+    # The `filter_q` vocabulary listing exactly these dossiers (ids and ISO dates).
+    filters: dict
+
+
+@dataclass
+class Supervision:
+    organisation: Organisation
+    period: tuple[date, date]
+    today: date
+    received_today: dict[str, Figure] = field(default_factory=dict)  # "total", channel values
+    received_period: dict[str, Figure] = field(default_factory=dict)
+    in_progress: dict[str, Figure] = field(default_factory=dict)  # in_time, late
+    awaiting_supplement: Figure | None = None
+    finished: dict[str, Figure] = field(default_factory=dict)  # early, on_time, late
+    by_procedure: list[dict] = field(default_factory=list)
+    by_official: list[dict] = field(default_factory=list)
+
+
+def _period(period, today: date) -> tuple[date, date]:
+    if period is None:
+        return today.replace(day=1), today
+    start, end = period
+    start, end = _day(start, "period"), _day(end, "period")
+    if end < start or (end - start).days > 366 * 5:
+        raise _bad("period", f"{start}..{end}")
+    return start, end
+
+
+def supervision_counts(
+    user, organisation: Organisation, period=None, *, now: datetime | None = None
+) -> Supervision:
+    """The leader's figures for `organisation` (and its subtree): received today and in the
+    period (default: this month) by channel, in progress in time / late, awaiting supplement,
+    finished in the period early / on time / late, by procedure and by official.
+
+    Aggregate queries only (four, whatever the number of dossiers). Requires
+    "dossier.supervise" on the organisation.
+    """
+    permissions.require(user, SUPERVISE, organisation)
+    now = now or timezone.now()
+    today = now.astimezone(TZ).date()
+    start, end = _period(period, today)
+    org = {"organisation": organisation.pk}
+    day_f = {"received_from": today.isoformat(), "received_to": today.isoformat()}
+    period_received = {"received_from": start.isoformat(), "received_to": end.isoformat()}
+    period_finished = {"finished_from": start.isoformat(), "finished_to": end.isoformat()}
+
+    figures: dict[str, dict] = {}
+
+    def spec(name: str, filters: dict) -> None:
+        figures[name] = {**org, **filters}
+
+    spec("today:total", day_f)
+    spec("period:total", period_received)
+    for channel in Channel:
+        spec(f"today:{channel.value}", {**day_f, "channel": channel.value})
+        spec(f"period:{channel.value}", {**period_received, "channel": channel.value})
+    spec("progress:in_time", {"progress": "in_time"})
+    spec("progress:late", {"progress": "late"})
+    spec("supplement", {"progress": "awaiting_supplement"})
+    for state in Timeliness:
+        spec(f"finished:{state.value}", {**period_finished, "timeliness": state.value})
+
+    base = Dossier.objects.filter(organisation_q(organisation))
+
+    def local_filters(f: dict) -> dict:
+        return {k: v for k, v in f.items() if k != "organisation"}
+
+    totals = base.aggregate(
+        **{
+            name.replace(":", "__"): Count("id", filter=filter_q(local_filters(f), now=now))
+            for name, f in figures.items()
+        }
+    )
+
+    def fig(name: str, extra: dict | None = None) -> Figure:
+        return Figure(totals[name.replace(":", "__")], {**figures[name], **(extra or {})})
+
+    result = Supervision(organisation=organisation, period=(start, end), today=today)
+    result.received_today = {"total": fig("today:total")} | {
+        str(ch.value): fig(f"today:{ch.value}") for ch in Channel
+    }
+    result.received_period = {"total": fig("period:total")} | {
+        str(ch.value): fig(f"period:{ch.value}") for ch in Channel
+    }
+    result.in_progress = {"in_time": fig("progress:in_time"), "late": fig("progress:late")}
+    result.awaiting_supplement = fig("supplement")
+    result.finished = {s.value: fig(f"finished:{s.value}") for s in Timeliness}
+
+    # By procedure: one grouped query.
+    group = ("received", "in_time", "late", "supplement", "early", "on_time", "finished_late")
+    group_filters = {
+        "received": figures["period:total"],
+        "in_time": figures["progress:in_time"],
+        "late": figures["progress:late"],
+        "supplement": figures["supplement"],
+        "early": figures["finished:early"],
+        "on_time": figures["finished:on_time"],
+        "finished_late": figures["finished:late"],
+    }
+    rows = (
+        base.values("procedure_id", "procedure__national_code", "procedure_version__name")
+        .annotate(
+            **{
+                f"n_{key}": Count("id", filter=filter_q(local_filters(group_filters[key]), now=now))
+                for key in group
+            }
+        )
+        .order_by("procedure__national_code", "procedure_version__name")
+    )
+    by_procedure: dict[int, dict] = {}
+    for row in rows:
+        pid = row["procedure_id"]
+        entry = by_procedure.setdefault(
+            pid,
+            {
+                "procedure_id": pid,
+                "code": row["procedure__national_code"],
+                "name": row["procedure_version__name"],
+                **{key: Figure(0, {**group_filters[key], "procedure": pid}) for key in group},
+            },
+        )
+        for key in group:
+            entry[key] = Figure(entry[key].value + row[f"n_{key}"], entry[key].filters)
+    result.by_procedure = [e for e in by_procedure.values() if any(e[k].value for k in group)]
+
+    # By official: in progress by current handler; finished in the period by whoever handled a
+    # step of the dossier. Two grouped queries.
+    officials: dict[int, dict] = {}
+
+    def official(uid, name) -> dict:
+        return officials.setdefault(
+            uid,
+            {
+                "user_id": uid,
+                "name": name,
+                "in_time": Figure(0, {**figures["progress:in_time"], "handler": uid}),
+                "late": Figure(0, {**figures["progress:late"], "handler": uid}),
+                **{
+                    s.value: Figure(0, {**figures[f"finished:{s.value}"], "handled_by": uid})
+                    for s in Timeliness
+                },
+            },
+        )
+
+    for row in (
+        base.filter(current_handler__isnull=False, status__in=IN_PROGRESS)
+        .values("current_handler_id", "current_handler__full_name", "current_handler__username")
+        .annotate(
+            n_in_time=Count("id", filter=timeliness.in_time_q(now)),
+            n_late=Count("id", filter=timeliness.overdue_q(now)),
+        )
+    ):
+        entry = official(
+            row["current_handler_id"],
+            row["current_handler__full_name"] or row["current_handler__username"],
+        )
+        entry["in_time"] = Figure(row["n_in_time"], entry["in_time"].filters)
+        entry["late"] = Figure(row["n_late"], entry["late"].filters)
+    finished_q = filter_q(local_filters(period_finished), now=now)
+    for row in (
+        StepRun.objects.filter(handler__isnull=False, dossier__in=base.filter(finished_q))
+        .values("handler_id", "handler__full_name", "handler__username")
+        .annotate(
+            **{
+                f"n_{s.value}": Count("dossier", distinct=True, filter=Q(dossier__timeliness=s))
+                for s in Timeliness
+            }
+        )
+    ):
+        entry = official(row["handler_id"], row["handler__full_name"] or row["handler__username"])
+        for s in Timeliness:
+            entry[s.value] = Figure(row[f"n_{s.value}"], entry[s.value].filters)
+    result.by_official = sorted(officials.values(), key=lambda e: (e["name"] or "").lower())
+    return result
