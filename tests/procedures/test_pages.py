@@ -258,3 +258,17 @@ def test_editor_anonymous_goes_to_login(client, catalogue, commune_a):
 
 def test_leader_may_open_the_editor(client, catalogue, commune_a, leader):
     assert sign_in(client, leader).get(editor(commune_a)).status_code == 200
+
+
+def test_detail_page_links_the_editor_for_its_managers(
+    client, catalogue, commune_a, unit_a, commune_admin
+):
+    birth = Procedure.objects.get(national_code="1.001193")
+    services.default_process(actor=commune_admin, procedure=birth, organisation=commune_a)
+    html = sign_in(client, commune_admin).get(f"{BASE}1.001193/").content.decode()
+    assert "Mở trình soạn quy trình" in html
+    assert editor(commune_a) in html
+    assert "UBND xã Đơn Dương – phiên bản 1" in html
+    editor_html = client.get(editor(commune_a)).content.decode()
+    assert "buoc-__prefix__-name" in editor_html  # the row template for "Thêm bước"
+    assert "Tiếp nhận hồ sơ (" in editor_html  # the versions table

@@ -122,6 +122,7 @@ def detail(request, code: str):
     wanted = request.GET.get("phien-ban")
     if wanted and can_view and wanted.isdigit():
         version = queries.get_version(procedure, int(wanted))
+    editable = list(_process_organisations(user)) if can_view else []
     context = {
         "procedure": procedure,
         "version": version,
@@ -131,7 +132,8 @@ def detail(request, code: str):
         "versions": queries.versions_of(procedure) if can_view else [],
         "processes": queries.processes_visible_to(user, procedure) if can_view else [],
         "organisations": procedure.organisations.order_by("path") if can_view else [],
-        "editable_organisations": _process_organisations(user) if can_view else [],
+        "editable_organisations": editable,
+        "editable_ids": {o.pk for o in editable},
         "level_label": ImplementingLevel(procedure.level).label,
     }
     return render(request, "procedures/detail.html", context)
