@@ -10,15 +10,20 @@ import pytest
 
 from chinhquyenso.procedures import services
 
-SAMPLE = Path("/work/shared/data/procedures-national-portal-sample.json")
-REPO_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / SAMPLE.name
+NAME = "procedures-national-portal-sample.json"
+# A copy kept with the tests (so CI needs nothing else), then the shared reference data next to
+# the repository (../shared/data).
+CANDIDATES = (
+    Path(__file__).parent / "data" / NAME,
+    Path(__file__).resolve().parents[3] / "shared" / "data" / NAME,
+)
 
 
 def _sample_path() -> Path:
-    for path in (SAMPLE, REPO_SAMPLE, Path(__file__).parent / "data" / SAMPLE.name):
+    for path in CANDIDATES:
         if path.exists():
             return path
-    pytest.skip("procedures-national-portal-sample.json is not available")
+    pytest.skip(f"{NAME} is not available")
 
 
 @pytest.fixture(scope="session")

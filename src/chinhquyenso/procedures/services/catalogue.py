@@ -225,7 +225,7 @@ def _apply(
     audit_org = _catalogue_organisation(actor) if actor is not None else None
     field_obj = _field_named(record.field, field_cache)
     procedure = (
-        Procedure.objects.select_for_update()
+        Procedure.objects.select_for_update(of=("self",))
         .select_related("current_version", "field")
         .filter(national_code=record.code)
         .first()
@@ -480,7 +480,7 @@ def update_procedure(
     if unknown:
         raise ValidationFailed(f"Trường không hợp lệ: {', '.join(unknown)}", code="unknown_field")
     locked = (
-        Procedure.objects.select_for_update()
+        Procedure.objects.select_for_update(of=("self",))
         .select_related("current_version", "field")
         .get(pk=procedure.pk)
     )

@@ -385,7 +385,9 @@ def save_process(
     """
     _require_process_manager(actor, organisation, system)
     procedure = (
-        Procedure.objects.select_for_update().select_related("current_version").get(pk=procedure.pk)
+        Procedure.objects.select_for_update(of=("self",))
+        .select_related("current_version")
+        .get(pk=procedure.pk)
     )
     steps = [
         StepSpec(
