@@ -2,8 +2,9 @@
 
 Who sees a dossier (`dossiers_visible_to`): an official whose position (any official role)
 covers, in its organisation subtree, the dossier's handling organisation, its receiving
-organisation, the unit holding it now or a unit it passed through; its current handler; the
-organisation of its inter-agency parent or child (both sides of a liên thông see the progress).
+organisation, the unit holding it now or a unit it passed through; its current handler; for
+an inter-agency part, the parent's organisation and the units the parent passed through, and
+for a parent, the organisation its part was transferred to (both sides see the progress).
 Nobody else: a desk officer of one commune never sees another commune's dossiers unless one is
 transferred to them. Out of scope is reported as "not found" (no existence leak).
 
@@ -69,6 +70,9 @@ def visibility_q(user) -> Q | None:
         view(user, VIEW, "handling_organisation")
     )
     passed = StepRun.objects.filter(dossier=OuterRef("pk")).filter(view(user, VIEW, "unit"))
+    parent_passed = StepRun.objects.filter(dossier=OuterRef("parent_id")).filter(
+        view(user, VIEW, "unit")
+    )
     return (
         view(user, VIEW, "handling_organisation")
         | view(user, VIEW, "receiving_organisation")
@@ -77,6 +81,7 @@ def visibility_q(user) -> Q | None:
         | Q(current_handler=user)
         | Exists(children)
         | Exists(passed)
+        | (Q(parent__isnull=False) & Exists(parent_passed))
     )
 
 
@@ -206,7 +211,7 @@ FILTER_KEYS = (
     "finished_from",
     "finished_to",
 )
-PROGRESS_VALUES = ("in_time", "late", "awaiting_supplement")
+PROGRESS_VALUES = ("in_time", "overdue", "awaiting_supplement")
 
 
 def _start_of(day: date) -> datetime:
@@ -251,8 +256,8 @@ def filter_q(filters: dict, *, now: datetime | None = None) -> Q:
     """A Q for the list filters (all optional; dates are local days, inclusive):
 
     organisation (Organisation or id), status, channel, procedure (id), handler (current
-    handler id), handled_by (an official who handled any step), progress (in_time | late:
-    still in progress by the on-time rule; awaiting_supplement), timeliness (early | on_time |
+    handler id), handled_by (an official who handled any step), progress (in_time | overdue:
+    still in progress, by the on-time rule; awaiting_supplement), timeliness (early | on_time |
     late: finished), received_from/received_to, finished_from/finished_to.
     """
     now = now or timezone.now()
@@ -292,7 +297,7 @@ def filter_q(filters: dict, *, now: datetime | None = None) -> Q:
                 q &= Q(status=Status.AWAITING_SUPPLEMENT)
             elif value == "in_time":
                 q &= Q(status__in=IN_PROGRESS) & timeliness.in_time_q(now)
-            elif value == "late":
+            elif value == "overdue":
                 q &= Q(status__in=IN_PROGRESS) & timeliness.overdue_q(now)
             else:
                 raise _bad(key, value)
@@ -335,7 +340,7 @@ class Supervision:
     today: date
     received_today: dict[str, Figure] = field(default_factory=dict)  # "total", channel values
     received_period: dict[str, Figure] = field(default_factory=dict)
-    in_progress: dict[str, Figure] = field(default_factory=dict)  # in_time, late
+    in_progress: dict[str, Figure] = field(default_factory=dict)  # in_time, overdue
     awaiting_supplement: Figure | None = None
     finished: dict[str, Figure] = field(default_factory=dict)  # early, on_time, late
     by_procedure: list[dict] = field(default_factory=list)
@@ -382,7 +387,7 @@ def supervision_counts(
         spec(f"today:{channel.value}", {**day_f, "channel": channel.value})
         spec(f"period:{channel.value}", {**period_received, "channel": channel.value})
     spec("progress:in_time", {"progress": "in_time"})
-    spec("progress:late", {"progress": "late"})
+    spec("progress:overdue", {"progress": "overdue"})
     spec("supplement", {"progress": "awaiting_supplement"})
     for state in Timeliness:
         spec(f"finished:{state.value}", {**period_finished, "timeliness": state.value})
@@ -409,20 +414,20 @@ def supervision_counts(
     result.received_period = {"total": fig("period:total")} | {
         str(ch.value): fig(f"period:{ch.value}") for ch in Channel
     }
-    result.in_progress = {"in_time": fig("progress:in_time"), "late": fig("progress:late")}
+    result.in_progress = {"in_time": fig("progress:in_time"), "overdue": fig("progress:overdue")}
     result.awaiting_supplement = fig("supplement")
     result.finished = {s.value: fig(f"finished:{s.value}") for s in Timeliness}
 
     # By procedure: one grouped query.
-    group = ("received", "in_time", "late", "supplement", "early", "on_time", "finished_late")
+    group = ("received", "in_time", "overdue", "supplement", "early", "on_time", "late")
     group_filters = {
         "received": figures["period:total"],
         "in_time": figures["progress:in_time"],
-        "late": figures["progress:late"],
+        "overdue": figures["progress:overdue"],
         "supplement": figures["supplement"],
         "early": figures["finished:early"],
         "on_time": figures["finished:on_time"],
-        "finished_late": figures["finished:late"],
+        "late": figures["finished:late"],
     }
     rows = (
         base.values("procedure_id", "procedure__national_code", "procedure_version__name")
@@ -461,7 +466,7 @@ def supervision_counts(
                 "user_id": uid,
                 "name": name,
                 "in_time": Figure(0, {**figures["progress:in_time"], "handler": uid}),
-                "late": Figure(0, {**figures["progress:late"], "handler": uid}),
+                "overdue": Figure(0, {**figures["progress:overdue"], "handler": uid}),
                 **{
                     s.value: Figure(0, {**figures[f"finished:{s.value}"], "handled_by": uid})
                     for s in Timeliness
@@ -474,7 +479,7 @@ def supervision_counts(
         .values("current_handler_id", "current_handler__full_name", "current_handler__username")
         .annotate(
             n_in_time=Count("id", filter=timeliness.in_time_q(now)),
-            n_late=Count("id", filter=timeliness.overdue_q(now)),
+            n_overdue=Count("id", filter=timeliness.overdue_q(now)),
         )
     ):
         entry = official(
@@ -482,7 +487,7 @@ def supervision_counts(
             row["current_handler__full_name"] or row["current_handler__username"],
         )
         entry["in_time"] = Figure(row["n_in_time"], entry["in_time"].filters)
-        entry["late"] = Figure(row["n_late"], entry["late"].filters)
+        entry["overdue"] = Figure(row["n_overdue"], entry["overdue"].filters)
     finished_q = filter_q(local_filters(period_finished), now=now)
     for row in (
         StepRun.objects.filter(handler__isnull=False, dossier__in=base.filter(finished_q))

@@ -1,0 +1,228 @@
+"""Who sees which dossier, the officials' queues and the supervision figures."""
+
+from __future__ import annotations
+
+import pytest
+
+from chinhquyenso.core.errors import NotFound, PermissionDenied
+from chinhquyenso.core.permissions import forget_positions
+from chinhquyenso.dossiers import queries, services, timeliness
+from chinhquyenso.dossiers.models import Dossier
+from tests.dossiers.conftest import local, receive
+
+pytestmark = pytest.mark.django_db
+
+
+def visible(user) -> set[str]:
+    forget_positions(user)
+    return set(queries.dossiers_visible_to(user).values_list("code", flat=True))
+
+
+def test_visibility_by_persona(
+    received,
+    desk_officer,
+    responsible,
+    colleague,
+    commune_leader,
+    leader,
+    other_commune_official,
+    desk_officer_b,
+    citizen,
+    anonymous,
+    superuser,
+):
+    code = received.code
+    for user in (desk_officer, commune_leader, leader, superuser):
+        assert code in visible(user), user
+    for user in (
+        responsible,
+        colleague,
+        other_commune_official,
+        desk_officer_b,
+        citizen,
+        anonymous,
+    ):
+        assert code not in visible(user), user
+    services.forward(actor=desk_officer, dossier=received)
+    assert code in visible(responsible) and code in visible(colleague)
+    assert code not in visible(other_commune_official)
+
+
+def test_get_dossier_for_does_not_leak(received, desk_officer, desk_officer_b):
+    assert queries.get_dossier_for(desk_officer, received.code) == received
+    for code in (received.code, "000.01.39.H39-260309-9999"):
+        with pytest.raises(NotFound) as exc:
+            queries.get_dossier_for(desk_officer_b, code)
+        assert (exc.value.code, exc.value.message) == ("dossier_not_found", "Không tìm thấy hồ sơ.")
+
+
+def test_both_sides_of_a_transfer_see_it(
+    clock,
+    transfer_world,
+    desk_officer,
+    desk_unit_a,
+    responsible,
+    department_desk,
+    department_specialist,
+    desk_officer_b,
+):
+    d = receive(desk_officer, desk_unit_a, transfer_world.procedure)
+    d = services.forward(actor=desk_officer, dossier=d)
+    assert d.code not in visible(department_desk)
+    d = services.forward(actor=responsible, dossier=d)
+    child = Dossier.objects.get(parent=d)
+    assert {d.code, child.code} <= visible(department_desk)
+    assert {d.code, child.code} <= visible(responsible)
+    assert not {d.code, child.code} & visible(desk_officer_b)
+    # The department's specialist sees it once it reaches their unit.
+    child = services.forward(actor=department_desk, dossier=child)
+    assert child.code in visible(department_specialist)
+
+
+def test_queues(
+    clock, received, birth, desk_officer, desk_unit_a, responsible, colleague, unit_head
+):
+    def queue(user, kind):
+        forget_positions(user)
+        return [d.code for d in queries.queue_for(user, kind)]
+
+    assert queue(desk_officer, "to_handle") == [received.code]
+    assert queue(responsible, "to_handle") == []
+    d = services.forward(actor=desk_officer, dossier=received)
+    assert queue(desk_officer, "to_handle") == []
+    assert queue(desk_officer, "waiting_others") == [d.code]
+    assert queue(responsible, "to_handle") == queue(colleague, "to_handle") == [d.code]
+    d = services.claim(actor=responsible, dossier=d)
+    assert queue(colleague, "to_handle") == []
+    # Due soon: within one working day of the dossier's or the step's due date.
+    clock.set(local(2026, 3, 11, 10, 0))
+    assert queue(responsible, "due_soon") == [d.code]
+    assert queue(responsible, "late") == []
+    clock.set(local(2026, 3, 12, 10, 0))
+    assert queue(responsible, "late") == [d.code]
+    assert queue(responsible, "due_soon") == []
+    d = services.issue_apology(
+        actor=responsible, dossier=d, reason="Chậm", new_due_at=local(2026, 3, 13, 17, 0)
+    )
+    assert queue(responsible, "late") == [d.code]  # an apology does not make it in time
+    d = services.forward(actor=responsible, dossier=d)
+    assert queue(responsible, "waiting_others") == [d.code]
+    assert queue(unit_head, "to_handle") == [d.code]
+    d = services.request_supplement(
+        actor=unit_head, dossier=d, reason="Thiếu", missing_documents=["Tờ khai"]
+    )
+    assert queue(unit_head, "to_handle") == []
+    assert queue(unit_head, "waiting_others") == [d.code]
+    with pytest.raises(Exception) as exc:
+        queries.queue_for(unit_head, "everything")
+    assert exc.value.code == "invalid_queue"
+
+
+def test_queue_query_count_is_bounded(
+    clock, birth, desk_officer, desk_unit_a, django_assert_max_num_queries
+):
+    for _ in range(15):
+        receive(desk_officer, desk_unit_a, birth.procedure)
+    forget_positions(desk_officer)
+    with django_assert_max_num_queries(2):
+        rows = list(queries.queue_for(desk_officer, "to_handle"))
+        states = [timeliness.evaluate(d).state for d in rows]
+        names = [(d.procedure_version.name, d.current_step.name, d.current_unit.name) for d in rows]
+    assert len(rows) == len(states) == len(names) == 15
+
+
+@pytest.fixture
+def busy_commune(clock, birth, desk_officer, desk_unit_a, responsible, unit_head, commune_leader):
+    """A month at Xã A: early, on time, late, waiting for supplement, in progress."""
+    made = {}
+    clock.set(local(2026, 3, 2, 9, 0))
+    d = receive(desk_officer, desk_unit_a, birth.procedure)
+    d = services.forward(actor=desk_officer, dossier=d)
+    d = services.claim(actor=responsible, dossier=d)
+    d = services.forward(actor=responsible, dossier=d)
+    d = services.forward(actor=unit_head, dossier=d)
+    made["early"] = services.approve(actor=commune_leader, dossier=d)
+    clock.set(local(2026, 3, 3, 9, 0))
+    late = receive(desk_officer, desk_unit_a, birth.procedure, channel=2)
+    late = services.forward(actor=desk_officer, dossier=late)
+    late = services.claim(actor=responsible, dossier=late)
+    clock.set(local(2026, 3, 9, 8, 0))
+    late = services.issue_apology(
+        actor=responsible, dossier=late, reason="Chậm", new_due_at=local(2026, 3, 10, 17, 0)
+    )
+    made["in_progress_late"] = late
+    clock.set(local(2026, 3, 9, 9, 0))
+    waiting = receive(desk_officer, desk_unit_a, birth.procedure, channel=3)
+    waiting = services.forward(actor=desk_officer, dossier=waiting)
+    waiting = services.claim(actor=responsible, dossier=waiting)
+    made["supplement"] = services.request_supplement(
+        actor=responsible, dossier=waiting, reason="Thiếu", missing_documents=["Tờ khai"]
+    )
+    clock.set(local(2026, 3, 9, 10, 0))
+    made["in_time"] = receive(desk_officer, desk_unit_a, birth.procedure)
+    return made
+
+
+def test_supervision_counts_and_click_through(
+    busy_commune, clock, commune_leader, responsible, commune_a, django_assert_max_num_queries
+):
+    forget_positions(commune_leader)
+    with django_assert_max_num_queries(6):
+        s = queries.supervision_counts(commune_leader, commune_a)
+    assert s.period == (local(2026, 3, 1, 0, 0).date(), local(2026, 3, 9, 0, 0).date())
+    assert s.received_today["total"].value == 2
+    assert s.received_today["1"].value == 1 and s.received_today["3"].value == 1
+    assert s.received_period["total"].value == 4
+    assert s.received_period["2"].value == 1
+    assert s.in_progress["in_time"].value == 1
+    assert s.in_progress["overdue"].value == 1
+    assert s.awaiting_supplement.value == 1
+    assert s.finished["early"].value == 1
+    assert s.finished["on_time"].value == s.finished["late"].value == 0
+    [procedure] = s.by_procedure
+    assert (procedure["received"].value, procedure["overdue"].value) == (4, 1)
+    by_name = {row["name"]: row for row in s.by_official}
+    assert by_name[responsible.full_name]["overdue"].value == 1
+    assert by_name[responsible.full_name]["early"].value == 1
+    # Every figure lists exactly the dossiers it counts.
+    figures = [
+        *s.received_today.values(),
+        *s.received_period.values(),
+        *s.in_progress.values(),
+        s.awaiting_supplement,
+        *s.finished.values(),
+        *(f for row in s.by_procedure for f in row.values() if isinstance(f, queries.Figure)),
+        *(f for row in s.by_official for f in row.values() if isinstance(f, queries.Figure)),
+    ]
+    for figure in figures:
+        listed = queries.filtered_dossiers(commune_leader, figure.filters).count()
+        assert listed == figure.value, figure
+    assert {
+        d.code for d in queries.filtered_dossiers(commune_leader, s.in_progress["overdue"].filters)
+    } == {busy_commune["in_progress_late"].code}
+
+
+def test_supervision_needs_the_role(
+    busy_commune, responsible, commune_a, commune_b, commune_leader
+):
+    with pytest.raises(PermissionDenied):
+        queries.supervision_counts(responsible, commune_a)
+    with pytest.raises(PermissionDenied):
+        queries.supervision_counts(commune_leader, commune_b)
+
+
+def test_supervision_query_count_does_not_grow(
+    busy_commune,
+    clock,
+    birth,
+    desk_officer,
+    desk_unit_a,
+    commune_leader,
+    commune_a,
+    django_assert_max_num_queries,
+):
+    for _ in range(10):
+        receive(desk_officer, desk_unit_a, birth.procedure)
+    forget_positions(commune_leader)
+    with django_assert_max_num_queries(6):
+        queries.supervision_counts(commune_leader, commune_a)
