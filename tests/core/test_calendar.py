@@ -532,7 +532,7 @@ def test_a_rolled_back_change_leaves_nothing_in_the_cache(superuser):
             actor=superuser, date=d("12/03/2026"), kind="day_off", reason="Sẽ bị hủy"
         )
         assert calendar.due(start, working_days=3) == at("13/03/2026", "08:00")
-        assert None not in calendar._calendars  # not cached while a rollback may undo it
+        assert None not in calendar.engine._calendars  # not cached while a rollback may undo it
         raise RuntimeError("rollback")
     assert calendar.due(start, working_days=3) == at("12/03/2026", "08:00")
-    assert None in calendar._calendars  # nothing pending any more: cached again
+    assert None in calendar.engine._calendars  # nothing pending any more: cached again
