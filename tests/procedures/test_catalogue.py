@@ -7,6 +7,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chinhquyenso.core.errors import PermissionDenied, ValidationFailed
 from chinhquyenso.core.models import AuditEntry
@@ -332,3 +334,50 @@ def test_assigned_organisations_round_trip(catalogue, province_admin, commune_a)
     assert report.updated == ["1.001193"]
     assert "999.99.99.H99" in report.warnings[0]
     assert not p.organisations.exists()
+
+
+# --- Whatever comes in ----------------------------------------------------------------------------
+
+_scalars = st.none() | st.booleans() | st.integers(-10, 10**6) | st.text(max_size=12)
+_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_keys = st.sampled_from(
+    [
+        "code",
+        "name",
+        "field",
+        "level",
+        "processing_time",
+        "processing_unit",
+        "fee_vnd",
+        "documents",
+        "legal_basis",
+        "online",
+        "channels",
+        "decision",
+        "source",
+        "fees",
+        "forms",
+        "online_service",
+        "organisations",
+        "is_active",
+        "location_independent",
+    ]
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(records=st.lists(st.dictionaries(_keys, _values, max_size=10) | _values, max_size=3))
+def test_any_input_gives_a_report(db, records):
+    report = services.import_catalogue(actor=None, system=True, records=records, source="fuzz")
+    assert report.total == len(records)
+    assert len(report.errors) + len(report.created) + len(report.unchanged) + len(
+        report.new_versions
+    ) + len(report.updated) == len(records)

@@ -18,6 +18,7 @@ Commands and the demo loader run as the system (`actor=None, system=True`), audi
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -49,6 +50,8 @@ from chinhquyenso.procedures.services.records import (
     time_number,
 )
 from chinhquyenso.procedures.text import fold
+
+log = logging.getLogger(__name__)
 
 SYSTEM_LABEL = "hệ thống"
 ORG_ID_PREFIX = "id:"
@@ -391,6 +394,14 @@ def import_catalogue(
                     "Thủ tục đang được người khác cập nhật cùng lúc; hãy nhập lại bản ghi này.",
                     "concurrent_update",
                 )
+            )
+            continue
+        except (TypeError, ValueError, AttributeError, ArithmeticError):
+            # Input no check foresaw: this record is refused, the others still go in.
+            log.warning("Unreadable catalogue record %s (%s)", index, code, exc_info=True)
+            field_cache.clear()
+            report.errors.append(
+                RecordError(index, code, "Bản ghi không đọc được.", "invalid_record")
             )
             continue
         {
