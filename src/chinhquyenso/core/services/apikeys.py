@@ -23,6 +23,7 @@ KNOWN_SCOPES = {
     "files:read": "Đọc tệp",
     "files:write": "Tải tệp lên",
     "procedures:read": "Đọc danh mục thủ tục hành chính",
+    "procedures:write": "Nhập, sửa danh mục thủ tục hành chính",
     "dossiers:read": "Đọc hồ sơ",
     "dossiers:write": "Tiếp nhận, xử lý hồ sơ",
 }
