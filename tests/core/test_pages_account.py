@@ -9,11 +9,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import PASSWORD
-from tests.core.test_pages_support import (  # noqa: F401  (plain_static is an autouse fixture)
-    current_token,
-    plain_static,
-    totp_device,
-)
+from tests.core.test_pages_support import current_token, totp_device
 
 LOGIN = "/dang-nhap/"
 OTP = "/xac-thuc/"

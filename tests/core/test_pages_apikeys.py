@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chinhquyenso.core.models import ApiKey
 from chinhquyenso.core.services import apikeys
-from tests.core.test_pages_support import plain_static, sign_in  # noqa: F401
+from tests.core.test_pages_support import sign_in
 
 PAGE = "/quan-tri/khoa-api/"
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from chinhquyenso.core.models import AuditEntry
 from chinhquyenso.core.services import audit
-from tests.core.test_pages_support import plain_static, sign_in  # noqa: F401
+from tests.core.test_pages_support import sign_in
 
 PAGE = "/quan-tri/nhat-ky/"
 

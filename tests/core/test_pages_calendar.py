@@ -6,7 +6,7 @@ import datetime as dt
 
 from chinhquyenso.core.models import AuditEntry, CalendarOverride
 from chinhquyenso.core.services import calendar as calendar_service
-from tests.core.test_pages_support import plain_static, sign_in  # noqa: F401
+from tests.core.test_pages_support import sign_in
 
 PAGE = "/quan-tri/lich-lam-viec/"
 CREATE = "/quan-tri/lich-lam-viec/them/"

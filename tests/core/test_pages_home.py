@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from chinhquyenso.core.models import Notification, Position, Role
 from chinhquyenso.core.models.notifications import Channel
-from tests.core.test_pages_support import plain_static, sign_in  # noqa: F401
+from tests.core.test_pages_support import sign_in
 
 
 def nav_labels(html: str) -> set[str]:
@@ -98,6 +98,14 @@ def test_403_and_500_pages_are_vietnamese(rf, db):
     assert "Traceback" not in html
     api = errors.server_error(rf.get("/api/v1/x"))
     assert api.status_code == 500 and api["Content-Type"] == "application/json"
+
+
+def test_csrf_failure_page_is_vietnamese(rf, db):
+    from chinhquyenso.core.views import errors
+
+    response = errors.csrf_failure(rf.post("/dang-nhap/"), reason="CSRF cookie not set.")
+    assert response.status_code == 403
+    assert "Biểu mẫu đã hết hạn" in response.content.decode()
 
 
 def test_english_navigation(client, commune_admin):

@@ -8,7 +8,7 @@ from django.utils import timezone
 from chinhquyenso.core.models import AdministrativeUnit, AuditEntry, Organisation, Position, Role
 from chinhquyenso.core.models.organisations import OrganisationKind
 from tests.conftest import make_official, make_org
-from tests.core.test_pages_support import plain_static, sign_in  # noqa: F401
+from tests.core.test_pages_support import sign_in
 
 LIST = "/quan-tri/co-quan/"
 

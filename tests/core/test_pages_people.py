@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chinhquyenso.core.models import AuditEntry, Position, Role, User
 from tests.conftest import PASSWORD, make_official
-from tests.core.test_pages_support import plain_static, sign_in  # noqa: F401
+from tests.core.test_pages_support import sign_in
 
 LIST = "/quan-tri/can-bo/"
 

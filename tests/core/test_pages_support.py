@@ -1,7 +1,5 @@
-"""Helpers for the page tests (imported by the test_pages_* modules; holds no test itself).
+"""Helpers for the page tests, imported by the other test_pages_* modules (and one check of them).
 
-* `plain_static`: templates use `{% static %}`; with DEBUG off the settings select WhiteNoise's
-  manifest storage, which needs `collectstatic` to have run. Tests serve the files unhashed.
 * `sign_in`: a persona signed in; leaders and administrators also pass the second factor with
   a confirmed TOTP device, as the real login would leave them.
 """
@@ -10,19 +8,11 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from chinhquyenso.core.services.people import requires_second_factor
-
-PLAIN_STATIC = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
-
-
-@pytest.fixture(autouse=True)
-def plain_static(settings):
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": PLAIN_STATIC}
 
 
 def totp_device(user, *, confirmed=True) -> TOTPDevice:

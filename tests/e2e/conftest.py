@@ -1,7 +1,8 @@
 """Browser tests: Playwright driving Debian's Chromium against pytest-django's live server.
 
 No browser is downloaded: the system's /usr/bin/chromium is launched (installed by
-`make install-dev`, package `chromium`). Screenshots go to $E2E_SCREENSHOTS when it is set.
+`make install-dev`, package `chromium`). Static files are served unhashed by the live server
+(tests/conftest.py selects the plain storage). Screenshots go to $E2E_SCREENSHOTS when set.
 """
 
 from __future__ import annotations
@@ -26,23 +27,43 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PLAIN_STATIC = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
 
-@pytest.fixture(autouse=True)
-def plain_static(settings):
-    """Unhashed static URLs: no collectstatic before the tests; the live server serves the
-    files straight from the apps' static folders."""
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": PLAIN_STATIC}
+@pytest.fixture(scope="session", autouse=True)
+def _clean_slate_for_serialized_rollback(django_db_setup, django_db_blocker):
+    """These tests restore the migrated data (administrative units, the audit chain head,
+    default office hours) with `serialized_rollback`. A transactional test that ran earlier
+    without it leaves a flushed database in which post_migrate re-created content types under
+    new ids, and restoring the snapshot on top of those fails. Start from an empty database
+    instead; the snapshot then goes back in whole."""
+    from django.core.management import call_command
+
+    from chinhquyenso.core.models import AdministrativeUnit
+
+    with django_db_blocker.unblock():
+        if not AdministrativeUnit.objects.exists():
+            call_command("flush", verbosity=0, interactive=False, inhibit_post_migrate=True)
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(django_db_setup):
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    saved = {
+        alias: getattr(connections[alias], "_test_serialized_contents", None)
+        for alias in connections
+    }
     with sync_playwright() as p:
+        # From here on the test code runs in Playwright's greenlet, with its own context
+        # variables, so Django's (context-local) connection handler hands out new connection
+        # objects. Those lack the database snapshot that `serialized_rollback` restores after
+        # each flush; carry it over.
+        for alias, contents in saved.items():
+            if contents is not None:
+                connections[alias]._test_serialized_contents = contents
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()

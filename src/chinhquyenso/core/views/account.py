@@ -92,7 +92,7 @@ def login_required_page(view):
     return wrapped
 
 
-def _after_login_url(request, user, next_url: str | None) -> str:
+def _after_login_url(user, next_url: str | None) -> str:
     """Where a person goes once the password was right."""
     device = people.confirmed_totp(user)
     if device is not None:
@@ -118,7 +118,7 @@ def login_view(request):
     if request.method == "POST" and form.is_valid():
         user = form.get_user()
         auth_login(request, user)
-        return redirect(_after_login_url(request, user, next_url))
+        return redirect(_after_login_url(user, next_url))
     return render(request, "core/login.html", {"form": form, "next": next_url or ""})
 
 

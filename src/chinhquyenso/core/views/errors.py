@@ -42,6 +42,21 @@ def not_found(request, exception=None):
     return _respond(request, 404)
 
 
+def csrf_failure(request, reason=""):
+    """For settings.CSRF_FAILURE_VIEW: usually a form left open too long, or cookies blocked."""
+    if request.path.startswith("/api/"):
+        return _respond(request, 403)
+    context = {
+        "status": 403,
+        "title": _("Biểu mẫu đã hết hạn"),
+        "message": _(
+            "Biểu mẫu đã hết hạn hoặc trình duyệt đang chặn cookie. Vui lòng tải lại trang và "
+            "thử lại."
+        ),
+    }
+    return render(request, "error.html", context, status=403)
+
+
 def server_error(request):
     if request.path.startswith("/api/"):
         return _respond(request, 500)
