@@ -20,14 +20,8 @@ from chinhquyenso.core.models import Role
 from chinhquyenso.core.models.organisations import OrganisationKind
 from chinhquyenso.core.services import files as file_service
 from chinhquyenso.dossiers import services
-from chinhquyenso.procedures.models import (
-    Field,
-    Procedure,
-    ProcedureVersion,
-    Process,
-    ProcessStep,
-    StepKind,
-)
+from chinhquyenso.procedures.models import Field, Procedure, ProcedureVersion, StepKind
+from chinhquyenso.procedures.services.processes import StepSpec, save_process
 from tests.conftest import make_official, make_org
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -205,31 +199,24 @@ def make_procedure(
 
 
 def make_process(procedure, organisation, steps):
-    """steps: (name, kind, unit, role, minutes[, transfer_to[, allowed_next]]).
-
-    Test-only ORM: the procedures module's `save_process` validates the same shape, but its
-    `select_for_update().select_related("current_version")` fails on PostgreSQL ("FOR UPDATE
-    cannot be applied to the nullable side of an outer join"), and these tests run there too.
-    """
-    number = Process.objects.filter(procedure=procedure, organisation=organisation).count() + 1
-    Process.objects.filter(procedure=procedure, organisation=organisation).update(is_current=False)
-    process = Process.objects.create(
-        procedure=procedure, organisation=organisation, number=number, is_current=True
-    )
-    for order, item in enumerate(steps, start=1):
-        name, kind, unit, role, minutes, *rest = item
-        ProcessStep.objects.create(
-            process=process,
-            order=order,
-            name=name,
-            kind=kind,
-            unit=unit,
-            role=role,
-            allotment_minutes=minutes,
-            transfer_to=rest[0] if rest else None,
-            allowed_next=list(rest[1]) if len(rest) > 1 else [],
+    """steps: (name, kind, unit, role, minutes[, transfer_to[, allowed_next]]), saved through
+    the procedures module's own service (which validates them as the process editor does)."""
+    specs = []
+    for name, kind, unit, role, minutes, *rest in steps:
+        specs.append(
+            StepSpec(
+                name=name,
+                kind=kind,
+                unit=unit,
+                role=role,
+                allotment_minutes=minutes,
+                transfer_to=rest[0] if rest else None,
+                allowed_next=tuple(rest[1]) if len(rest) > 1 else (),
+            )
         )
-    return process
+    return save_process(
+        actor=None, procedure=procedure, organisation=organisation, steps=specs, system=True
+    )
 
 
 @dataclass

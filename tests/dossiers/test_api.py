@@ -41,10 +41,8 @@ def error(response, status, code):
 
 
 @pytest.fixture
-def api_key(monkeypatch, province_admin, commune_a):
-    """An API key of Xã A with the intake scope (not yet in core's KNOWN_SCOPES)."""
-    monkeypatch.setitem(apikeys.KNOWN_SCOPES, "dossiers:write", "Tiếp nhận hồ sơ")
-    monkeypatch.setitem(apikeys.KNOWN_SCOPES, "dossiers:read", "Đọc hồ sơ")
+def api_key(province_admin, commune_a):
+    """Make an API key (of Xã A by default) with the given scopes."""
 
     def make(scopes, organisation=commune_a):
         _, raw = apikeys.create_api_key(

@@ -33,6 +33,7 @@ from chinhquyenso.dossiers.services.checks import (
     clean_fees,
 )
 from chinhquyenso.dossiers.services.codes import ancestor_ids, next_code
+from chinhquyenso.procedures import queries as process_queries
 from chinhquyenso.procedures.models import Procedure, Process, ProcessStep
 
 API_SCOPE = "dossiers:write"
@@ -51,22 +52,18 @@ def _procedure(procedure) -> tuple[Procedure, object]:
 
 
 def current_process(procedure: Procedure, organisation: Organisation) -> Process | None:
-    """The current process of `procedure` in `organisation` or its nearest ancestor."""
-    ids = ancestor_ids(organisation) or [organisation.pk]
-    found = {
-        p.organisation_id: p
-        for p in Process.objects.filter(
-            procedure=procedure, organisation_id__in=ids, is_current=True
-        ).select_related("organisation")
-    }
-    for oid in reversed(ids):
-        if oid in found:
-            return found[oid]
+    """The current process of `procedure` in `organisation` or, failing that, in its nearest
+    ancestor that has one (a desk unit follows its agency's process)."""
+    for oid in reversed(ancestor_ids(organisation) or [organisation.pk]):
+        target = organisation if oid == organisation.pk else Organisation(pk=oid)
+        process = process_queries.current_process(procedure, target)
+        if process is not None:
+            return process
     return None
 
 
 def first_step(process: Process) -> ProcessStep:
-    step = process.steps.select_related("unit").order_by("order").first()
+    step = next(iter(process.steps.all()), None)
     if step is None:
         raise ValidationFailed("Quy trình nội bộ chưa có bước nào.", code="no_process")
     return step

@@ -37,6 +37,7 @@ from chinhquyenso.dossiers.models import (
 from chinhquyenso.dossiers.permissions import APPROVE, ASSIGN
 from chinhquyenso.dossiers.services import _common as c
 from chinhquyenso.dossiers.services import checks, codes, deadlines, intake
+from chinhquyenso.procedures import queries as process_queries
 from chinhquyenso.procedures.models import ProcessStep, StepKind
 
 # --- The route ------------------------------------------------------------------------------
@@ -47,12 +48,8 @@ def steps_of(process) -> list[ProcessStep]:
 
 
 def next_orders(step: ProcessStep, count: int) -> set[int]:
-    """Orders a dossier may go to from `step` (the procedures module's rule)."""
-    orders = {int(o) for o in (step.allowed_next or []) if not isinstance(o, bool)}
-    if step.can_forward and step.order < count:
-        orders.add(step.order + 1)
-    orders.discard(step.order)
-    return orders
+    """Orders a dossier may go to from `step` (the procedures module's one rule)."""
+    return set(process_queries.next_orders(step, step_count=count))
 
 
 def _not_allowed(current: ProcessStep, target_name: str) -> ValidationFailed:
