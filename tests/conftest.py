@@ -169,3 +169,17 @@ def sign_in(client, user):
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.save()
     return client
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Mark every test that has no django_db marker as a (rolled-back) database test.
+
+    pytest-django orders tests by marker: database tests first, transactional ones after, then
+    the rest. A test that reaches the database through `request.getfixturevalue` carries no
+    marker and would run after the transactional tests, on a flushed database without the
+    migrated reference data. With this marker it runs in the first group, inside a transaction.
+    """
+    for item in items:
+        if item.get_closest_marker("django_db") is None:
+            item.add_marker(pytest.mark.django_db)

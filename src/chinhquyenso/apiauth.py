@@ -16,9 +16,9 @@ class OfficialSession(SessionAuth):
         user = super().authenticate(request, key)
         if user is None:
             return None
-        from chinhquyenso.core.services.people import requires_second_factor
+        from chinhquyenso.core.services.people import confirmed_totp, requires_second_factor
 
-        if requires_second_factor(user) and not user.is_verified():
+        if not user.is_verified() and (requires_second_factor(user) or confirmed_totp(user)):
             return None
         return user
 

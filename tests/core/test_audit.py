@@ -24,7 +24,8 @@ def test_entries_chain_and_verify(db, responsible, commune_a):
     assert result.ok and result.checked == 3
 
 
-def test_record_outside_a_transaction_is_refused(transactional_db):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_record_outside_a_transaction_is_refused():
     with pytest.raises(RuntimeError):
         audit.record(action="test.thing")
 

@@ -48,7 +48,8 @@ def _clean_slate_for_serialized_rollback(django_db_setup, django_db_blocker):
 @pytest.fixture(scope="session")
 def browser(django_db_setup):
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+        # A missing browser is a broken machine, not a reason to pass: `make test` installs it.
+        pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     from django.db import connections
     from playwright.sync_api import sync_playwright
 

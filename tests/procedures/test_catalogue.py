@@ -232,6 +232,7 @@ def test_province_admin_imports_and_is_audited(province_admin, national_records)
     assert _procedure(national_records[0]["code"]).current_version.created_by == province_admin
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize("persona", ["commune_admin", "responsible", "leader", "citizen"])
 def test_others_may_not_import(request, persona, national_records):
     user = request.getfixturevalue(persona)

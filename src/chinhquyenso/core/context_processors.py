@@ -10,6 +10,7 @@ from chinhquyenso.core import permissions
 # (label, url name, permission action or None for every signed-in person)
 NAVIGATION = [
     (_("Trang cá nhân"), "core:home", None),
+    (_("Thủ tục hành chính"), "procedures:catalogue", "procedure.view"),
     (_("Cơ quan, đơn vị"), "core:organisations", "organisation.view"),
     (_("Cán bộ"), "core:people", "person.view"),
     (_("Lịch làm việc"), "core:calendar", "calendar.manage"),

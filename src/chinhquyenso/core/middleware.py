@@ -22,13 +22,16 @@ class SecondFactorMiddleware:
         ):
             from chinhquyenso.core.services.people import confirmed_totp, requires_second_factor
 
-            if requires_second_factor(user) and not user.is_verified():
+            # Required for leaders and administrators; and anyone who enrolled a device
+            # voluntarily must use it too, or the second factor could be skipped by URL.
+            device = confirmed_totp(user) if not user.is_verified() else None
+            if not user.is_verified() and (device or requires_second_factor(user)):
                 allowed = {
                     reverse("core:otp"),
                     reverse("core:otp_enrol"),
                     reverse("core:logout"),
                 }
                 if request.path not in allowed:
-                    target = "core:otp" if confirmed_totp(user) else "core:otp_enrol"
+                    target = "core:otp" if device else "core:otp_enrol"
                     return redirect(target)
         return self.get_response(request)

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chinhquyenso.core import permissions
-from chinhquyenso.core.errors import ValidationFailed, from_django_validation
+from chinhquyenso.core.errors import PermissionDenied, ValidationFailed, from_django_validation
 from chinhquyenso.core.models import Organisation, Position
 from chinhquyenso.core.services import audit, calendar
 
@@ -47,6 +47,8 @@ EDITABLE_FIELDS = (
 @transaction.atomic
 def create_organisation(*, actor, parent: Organisation | None, **fields) -> Organisation:
     """Add an organisation under `parent` (None: a top-level one, superusers only)."""
+    if parent is None and not getattr(actor, "is_superuser", False):
+        raise PermissionDenied("Chỉ quản trị toàn hệ thống mới tạo được cơ quan cấp cao nhất.")
     permissions.require(actor, "organisation.manage", parent)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
