@@ -314,17 +314,20 @@ def save(
     action: str,
     fields: Iterable[str],
     at: datetime,
-    from_status: int,
+    from_status: int | None,
     comment: str = "",
     from_step=None,
     to_step=None,
     data: dict | None = None,
+    inserted: bool = False,
 ) -> Dossier:
     """Write the change: revision+1, the history row and the audit entry, in the caller's
-    transaction."""
-    dossier.revision += 1
-    update = list(dict.fromkeys([*fields, "revision", "updated_at"]))
-    dossier.save(update_fields=update)
+    transaction. `inserted`: the caller has just inserted the row (revision 1), so only the
+    history and the audit entry are written."""
+    if not inserted:
+        dossier.revision += 1
+        update = list(dict.fromkeys([*fields, "revision", "updated_at"]))
+        dossier.save(update_fields=update)
     DossierEvent.objects.create(
         dossier=dossier,
         at=at,

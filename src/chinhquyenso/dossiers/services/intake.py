@@ -210,6 +210,7 @@ def receive_dossier(
     _full_clean(dossier)
     # Last, so the counter row is locked for as short a time as possible.
     dossier.code = next_code(organisation, received_at)
+    dossier.revision = 1
     dossier.save(force_insert=True)
     for doc in docs:
         doc.dossier = dossier
@@ -222,8 +223,9 @@ def receive_dossier(
         action="received",
         fields=[],
         at=at,
-        from_status=Status.RECEIVED,
+        from_status=None,
         to_step=dossier.current_step,
+        inserted=True,
         data={
             "channel": dossier.channel,
             "procedure": procedure.national_code,
@@ -303,6 +305,7 @@ def submit_online(
     )
     _full_clean(dossier)
     dossier.code = next_code(organisation, at)
+    dossier.revision = 1
     dossier.save(force_insert=True)
     for doc in docs:
         doc.dossier = dossier
@@ -313,7 +316,8 @@ def submit_online(
         action="submitted",
         fields=[],
         at=at,
-        from_status=Status.SUBMITTED,
+        from_status=None,
+        inserted=True,
         data={"procedure": procedure.national_code, "procedure_version": version.number},
     )
     return dossier

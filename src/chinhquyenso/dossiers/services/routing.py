@@ -247,6 +247,7 @@ def spawn_child(
         due_at=deadlines.step_due(max(at, start), step),
     )
     child.step_due_at = run.due_at
+    child.revision = 1
     child.save(force_insert=True)
     run.dossier = child
     run.save(force_insert=True)
@@ -272,9 +273,10 @@ def spawn_child(
         action="received",
         fields=[],
         at=at,
-        from_status=Status.RECEIVED,
+        from_status=None,
         comment=comment,
         to_step=step,
+        inserted=True,
         data={"parent": parent.code, "transfer": True},
     )
     c.save(
