@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -32,16 +33,23 @@ def login_verified(client, user) -> None:
 def run_worker() -> None:
     """Run `manage.py db_worker` in-process until no task is ready, then return."""
     saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+    # A real worker owns its connection; in-process it shares the test's, which sits inside the
+    # test's transaction. Django's close_old_connections() drops a connection that is not in
+    # autocommit mode (on PostgreSQL; SQLite's in-memory test database ignores close()), which
+    # would end the test's transaction. Everything else in the worker runs as in production.
     try:
-        call_command(
-            "db_worker",
-            "--batch",
-            "--no-startup-delay",
-            "--interval=0",
-            "--queue-name=*",
-            "--no-reload",
-            verbosity=0,
-        )
+        with mock.patch(
+            "django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None
+        ):
+            call_command(
+                "db_worker",
+                "--batch",
+                "--no-startup-delay",
+                "--interval=0",
+                "--queue-name=*",
+                "--no-reload",
+                verbosity=0,
+            )
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
