@@ -10,21 +10,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chinhquyenso.core import permissions
-from chinhquyenso.core.errors import Conflict, PermissionDenied, ValidationFailed
+from chinhquyenso.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.models import ApiKey, Role
-from chinhquyenso.core.services import audit, notifications
+from chinhquyenso.core.services import audit, calendar, notifications
 from chinhquyenso.dossiers import timeliness
-from chinhquyenso.dossiers.events import EVENT_LABELS  # noqa: F401  (re-exported)
 from chinhquyenso.dossiers.models import (
     FINAL_STATUSES,
     Dossier,
     DossierEvent,
+    Pause,
     Status,
     StepRun,
 )
@@ -219,8 +218,6 @@ def lock(dossier: Dossier | int, expected_revision: int | None = None) -> Dossie
         .first()
     )
     if locked is None:
-        from chinhquyenso.core.errors import NotFound
-
         raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
     check_revision(locked, expected_revision)
     return locked
@@ -268,10 +265,6 @@ def refuse_while_transferred(dossier: Dossier) -> None:
             code="transition_not_allowed",
             details={"child": child.code},
         )
-
-
-def has_active_child_q():
-    return Exists(Dossier.objects.filter(parent=OuterRef("pk")).exclude(status__in=FINAL_STATUSES))
 
 
 def observe_lateness(dossier: Dossier, at: datetime, fields: list[str]) -> None:
@@ -362,8 +355,6 @@ def save(
 def finish(dossier: Dossier, at: datetime, fields: list[str], *, actor=None, comment="") -> None:
     """Entering a final status: fix the end instant (the first final status wins), close the
     open step run and any open clock stop, and store the on-time result."""
-    from chinhquyenso.dossiers.models import Pause
-
     if dossier.finished_at is None:
         dossier.finished_at = at
         fields.append("finished_at")
@@ -371,8 +362,6 @@ def finish(dossier: Dossier, at: datetime, fields: list[str], *, actor=None, com
     for pause in Pause.objects.filter(dossier=dossier, ended_at__isnull=True):
         # Finished while waiting for the applicant: the request stays the end (766 rule);
         # the pause is closed for the record but does not move any due date.
-        from chinhquyenso.core.services import calendar
-
         pause.ended_at = at
         pause.paused_minutes = calendar.working_minutes_between(
             pause.started_at, at, organisation=dossier.handling_organisation_id
