@@ -98,12 +98,14 @@ TEMPLATES = [
 
 # --- Database: SQLite (WAL, busy timeout) by default, anything else through DATABASE_URL.
 _db = env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+# Parsed whatever the database, so a malformed value is caught before it is ever needed.
+_sqlite_busy_timeout = env.integer("SQLITE_BUSY_TIMEOUT", 20, minimum=1)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"] = {
         # IMMEDIATE: a write transaction takes the lock at BEGIN, so concurrent writers wait
         # (busy timeout) instead of failing half-way with "database is locked".
         "transaction_mode": "IMMEDIATE",
-        "timeout": env.integer("SQLITE_BUSY_TIMEOUT", 20, minimum=1),
+        "timeout": _sqlite_busy_timeout,
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
         ),
