@@ -72,8 +72,10 @@ from chinhquyenso.core.api import router as core_router  # noqa: E402
 from chinhquyenso.dossiers.api import router as dossiers_router  # noqa: E402
 from chinhquyenso.dossiers.api_public import router as public_router  # noqa: E402
 from chinhquyenso.procedures.api import router as procedures_router  # noqa: E402
+from chinhquyenso.signing.api import router as signing_router  # noqa: E402
 
 api.add_router("/", core_router)
 api.add_router("/procedures", procedures_router)
 api.add_router("/dossiers", dossiers_router)
 api.add_router("/public", public_router)
+api.add_router("/signatures", signing_router)

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "chinhquyenso.core",
     "chinhquyenso.procedures",
     "chinhquyenso.dossiers",
+    "chinhquyenso.signing",
     "chinhquyenso.demo",
 ]
 

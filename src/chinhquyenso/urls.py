@@ -11,6 +11,7 @@ urlpatterns = [
     path("thu-tuc/", include("chinhquyenso.procedures.urls")),
     path("ho-so/", include("chinhquyenso.dossiers.urls")),
     path("tra-cuu/", include("chinhquyenso.dossiers.urls_public")),
+    path("chu-ky-so/", include("chinhquyenso.signing.urls")),
     path("", include("chinhquyenso.core.urls")),
 ]
 

@@ -1,0 +1,1 @@
+"""Digital signatures: certificates, PAdES signing with Decree 30 stamps, validation."""
