@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from chinhquyenso.core.errors import ValidationFailed
+from chinhquyenso.dossiers import notify as applicant_notify
 from chinhquyenso.dossiers import postal
 from chinhquyenso.dossiers.models import FINAL_STATUSES, Dossier, ResultDelivery, Status
 from chinhquyenso.dossiers.permissions import APPROVE, RECEIVE, RETURN
@@ -148,6 +149,9 @@ def return_result(
     d.postal_tracking = tracking if method == ResultDelivery.POST else ""
     d.current_handler = None
     d.step_due_at = None
+    transaction.on_commit(
+        lambda pk=d.pk: applicant_notify.send(pk, applicant_notify.RETURNED), robust=True
+    )
     return c.save(
         d,
         actor=actor,

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from chinhquyenso.core.errors import NotFound, ValidationFailed, from_django_validation
 from chinhquyenso.core.models import ApiKey, Organisation
+from chinhquyenso.dossiers import tasks as dossier_tasks
 from chinhquyenso.dossiers.models import (
     Channel,
     Dossier,
@@ -235,6 +236,7 @@ def receive_dossier(
         },
     )
     _notify_received(dossier)
+    transaction.on_commit(lambda pk=dossier.pk: dossier_tasks.enqueue_receipt(pk), robust=True)
     return dossier
 
 
@@ -367,6 +369,7 @@ def accept_online_submission(
         data={"online": True, "due_at": d.due_at.isoformat() if d.due_at else None},
     )
     _notify_received(d)
+    transaction.on_commit(lambda pk=d.pk: dossier_tasks.enqueue_receipt(pk), robust=True)
     return d
 
 

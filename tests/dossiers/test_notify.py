@@ -1,0 +1,118 @@
+"""Applicant notifications: what the applicant is told at each change, and only after commit."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from chinhquyenso.core.models import Notification
+from chinhquyenso.dossiers import notify, services
+from chinhquyenso.dossiers.models import Status
+from tests.dossiers.conftest import local, receive
+
+
+def sms_for(dossier) -> list[Notification]:
+    return list(
+        Notification.objects.filter(object_id=str(dossier.pk), channel="sms").order_by("pk")
+    )
+
+
+@pytest.mark.django_db
+def test_a_received_dossier_leaves_an_sms_with_its_code(
+    clock, birth, desk_officer, desk_unit_a, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        d = receive(desk_officer, desk_unit_a, birth.procedure)
+    sms = sms_for(d)
+    assert sms and sms[0].address == "0912345678"
+    assert d.code in sms[0].body and d.code in sms[0].subject
+    assert Notification.objects.filter(object_id=str(d.pk), channel="email").exists()
+
+
+@pytest.mark.django_db
+def test_a_supplement_request_leaves_an_sms_with_the_reason(
+    received, clock, desk_officer, responsible, django_capture_on_commit_callbacks
+):
+    d = services.forward(actor=desk_officer, dossier=received)
+    clock.set(local(2026, 3, 9, 14, 0))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_supplement(
+            actor=responsible,
+            dossier=d,
+            reason="Giấy chứng sinh bị mờ",
+            missing_documents=["Giấy chứng sinh (bản rõ)"],
+        )
+    last = sms_for(d)[-1]
+    assert "Giấy chứng sinh bị mờ" in last.body
+    assert "Giấy chứng sinh (bản rõ)" in last.body
+
+
+@pytest.mark.django_db
+def test_nothing_is_sent_when_the_transaction_rolls_back(
+    clock, birth, desk_officer, desk_unit_a, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        receive(desk_officer, desk_unit_a, birth.procedure)
+        raise RuntimeError("rolled back")
+    assert callbacks == []
+    assert not Notification.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_returned_result_is_told_after_commit_with_the_lookup_link(
+    received,
+    clock,
+    desk_officer,
+    responsible,
+    unit_head,
+    commune_leader,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    settings.CQS_PUBLIC_BASE_URL = "https://dichvucong.lamdong.gov.vn"
+    d = services.forward(actor=desk_officer, dossier=received)
+    d = services.forward(actor=responsible, dossier=d)
+    d = services.forward(actor=unit_head, dossier=d)
+    d = services.approve(actor=commune_leader, dossier=d)
+    assert d.status == Status.RESOLVED
+    clock.set(local(2026, 3, 11, 8, 5))
+    before = len(sms_for(d))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.return_result(
+            actor=desk_officer, dossier=d, method="desk", recipient_signature_name="Đặng Thị Hoa"
+        )
+    # Written only once the change is committed.
+    assert len(sms_for(d)) == before
+    for callback in callbacks:
+        callback()
+    last = sms_for(d)[-1]
+    assert "đã trả kết quả" in last.subject
+    assert "11/03/2026 08:05" in last.body
+    assert f"https://dichvucong.lamdong.gov.vn/tra-cuu/{d.code}/" in last.body
+
+
+@pytest.mark.django_db
+def test_every_event_has_a_vietnamese_text_with_code_and_link(received, settings):
+    settings.CQS_PUBLIC_BASE_URL = "https://dvc.example.vn/"
+    for event in notify.EVENTS:
+        subject, body = notify.message(received, event)
+        assert received.code in subject and received.code in body
+        assert f"https://dvc.example.vn/tra-cuu/{received.code}/" in body
+    _, body = notify.message(received, notify.RECEIVED)
+    assert notify.vn_time(received.due_at) in body
+    assert notify.vn_time(local(2026, 3, 9, 9, 0)) == "09/03/2026 09:00"
+
+
+@pytest.mark.django_db
+def test_schedule_sends_after_commit_only(received, django_capture_on_commit_callbacks):
+    before = len(sms_for(received))
+    with django_capture_on_commit_callbacks(execute=True):
+        notify.schedule(received, notify.APOLOGY)
+        assert len(sms_for(received)) == before
+    assert "xin lỗi" in sms_for(received)[-1].body
+    with pytest.raises(ValueError):
+        notify.schedule(received, "nonsense")
