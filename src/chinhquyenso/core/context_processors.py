@@ -10,6 +10,9 @@ from chinhquyenso.core import permissions
 # (label, url name, permission action or None for every signed-in person)
 NAVIGATION = [
     (_("Trang cá nhân"), "core:home", None),
+    (_("Tiếp nhận hồ sơ"), "dossiers:intake", "dossier.receive"),
+    (_("Hồ sơ của tôi"), "dossiers:queue", "dossier.view"),
+    (_("Giám sát"), "dossiers:supervision", "dossier.supervise"),
     (_("Thủ tục hành chính"), "procedures:catalogue", "procedure.view"),
     (_("Cơ quan, đơn vị"), "core:organisations", "organisation.view"),
     (_("Cán bộ"), "core:people", "person.view"),

@@ -27,6 +27,7 @@ from chinhquyenso.dossiers.services.intake import (
     refuse,
     submit_online,
 )
+from chinhquyenso.dossiers.services.rating import rate_dossier as rate_dossier
 from chinhquyenso.dossiers.services.routing import (
     approve,
     assign,

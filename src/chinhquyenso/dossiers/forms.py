@@ -1,0 +1,263 @@
+"""Forms of the one-stop back-office pages. They parse input only: the services check the
+rules and give the Vietnamese messages (`place_error` puts them next to the right field)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from chinhquyenso.core.forms import BootstrapMixin, DateField
+from chinhquyenso.dossiers.models import Channel, ResultDelivery, SatisfactionLevel
+from chinhquyenso.dossiers.services.rating import CRITERIA
+
+DATETIME_PLACEHOLDER = "dd/mm/yyyy HH:MM"
+
+
+def place_error(form: forms.Form, exc) -> None:
+    """A service's DomainError on `form`: list-valued details go next to fields the form has;
+    the message always goes on top (a document's name in `details` is not a field error)."""
+    details = getattr(exc, "details", None)
+    placed = set()
+    if isinstance(details, dict):
+        for name, messages in details.items():
+            if name in form.fields and isinstance(messages, list):
+                for message in messages:
+                    form.add_error(name, str(message))
+                placed.add(name)
+        index = details.get("index")
+        if getattr(exc, "code", "") == "missing_document" and f"doc_{index}" in form.fields:
+            form.add_error(f"doc_{index}", exc.message)
+    if not placed or exc.message not in form.non_field_errors():
+        form.add_error(None, exc.message)
+
+
+class ProcedureSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Tìm thủ tục"),
+        required=False,
+        widget=forms.TextInput(
+            attrs={
+                "class": "form-control",
+                "placeholder": _("Mã hoặc tên thủ tục, ví dụ 1.001193 hoặc khai sinh"),
+                "autocomplete": "off",
+            }
+        ),
+    )
+
+
+APPLICANT_KINDS = [("citizen", _("Công dân")), ("business", _("Tổ chức, doanh nghiệp"))]
+
+
+class IntakeForm(BootstrapMixin, forms.Form):
+    """The desk's intake form for one procedure version: applicant, channel, result delivery,
+    the checklist (`doc_<i>` ticks and `scan_<i>` uploads, for documents the applicant must
+    provide; the ones the state holds are not asked)."""
+
+    kind = forms.ChoiceField(label=_("Người nộp là"), choices=APPLICANT_KINDS, initial="citizen")
+    id_number = forms.CharField(
+        label=_("Số định danh cá nhân / mã số thuế"),
+        max_length=20,
+        help_text=_("Công dân: 12 chữ số. Doanh nghiệp: mã số thuế 10 hoặc 13 ký tự."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    name = forms.CharField(label=_("Họ tên người nộp / tên tổ chức"), max_length=200)
+    phone = forms.CharField(label=_("Điện thoại"), max_length=20, required=False)
+    email = forms.CharField(label=_("Thư điện tử"), max_length=254, required=False)
+    address = forms.CharField(label=_("Địa chỉ"), max_length=255, required=False)
+    channel = forms.TypedChoiceField(
+        label=_("Kênh tiếp nhận"), choices=Channel.choices, coerce=int, initial=Channel.DIRECT
+    )
+    result_delivery = forms.ChoiceField(
+        label=_("Hình thức nhận kết quả"),
+        choices=ResultDelivery.choices,
+        initial=ResultDelivery.DESK,
+    )
+
+    def __init__(self, *args, documents: list[dict] = (), **kwargs):
+        self.spec = list(documents or [])
+        super().__init__(*args, **kwargs)
+        self.checklist = []
+        for i, doc in enumerate(self.spec):
+            if doc.get("state_holds_data"):
+                self.checklist.append({"index": i, "doc": doc, "state": True})
+                continue
+            required = doc.get("required", True)
+            self.fields[f"doc_{i}"] = forms.BooleanField(
+                label=doc.get("name", ""),
+                required=False,
+                widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+            )
+            self.fields[f"scan_{i}"] = forms.FileField(
+                label=_("Bản quét"),
+                required=False,
+                widget=forms.ClearableFileInput(
+                    attrs={"class": "form-control form-control-sm", "accept": ".pdf,image/*"}
+                ),
+            )
+            self.checklist.append(
+                {
+                    "index": i,
+                    "doc": doc,
+                    "state": False,
+                    "required": required,
+                    "tick": self[f"doc_{i}"],
+                    "scan": self[f"scan_{i}"],
+                }
+            )
+        self.applicant_fields = [self[n] for n in ("kind", "id_number", "name", "phone")] + [
+            self[n] for n in ("email", "address")
+        ]
+        self.delivery_fields = [self["channel"], self["result_delivery"]]
+
+    def applicant(self) -> dict:
+        data = self.cleaned_data
+        return {k: data.get(k, "") for k in ("kind", "id_number", "name", "phone", "email")} | {
+            "address": data.get("address", "")
+        }
+
+
+# --- Actions on a dossier -------------------------------------------------------------------
+
+
+class ActionForm(BootstrapMixin, forms.Form):
+    expected_revision = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
+class CommentForm(ActionForm):
+    comment = forms.CharField(
+        label=_("Ý kiến"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ForwardForm(CommentForm):
+    to_step = forms.TypedChoiceField(label=_("Bước tiếp theo"), coerce=int, choices=())
+
+    def __init__(self, *args, steps=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_step"].choices = [(s.order, f"{s.order}. {s.name}") for s in steps]
+
+
+class SendBackForm(ActionForm):
+    comment = forms.CharField(
+        label=_("Lý do trả lại"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ReasonForm(ActionForm):
+    reason = forms.CharField(
+        label=_("Lý do"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class TransferForm(CommentForm):
+    to_organisation = forms.TypedChoiceField(label=_("Chuyển đến cơ quan"), coerce=int, choices=())
+
+    def __init__(self, *args, organisations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_organisation"].choices = [(o.pk, o.name) for o in organisations]
+
+
+class SupplementRequestForm(ReasonForm):
+    missing = forms.MultipleChoiceField(
+        label=_("Giấy tờ cần bổ sung"),
+        required=False,
+        choices=(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    other = forms.CharField(
+        label=_("Giấy tờ khác (mỗi dòng một giấy tờ)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, documents=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["missing"].choices = [(name, name) for name in documents]
+
+    def missing_documents(self) -> list[str]:
+        names = list(self.cleaned_data.get("missing") or [])
+        names += [line.strip() for line in self.cleaned_data.get("other", "").splitlines()]
+        return [n for n in names if n]
+
+
+class ReceiveSupplementForm(CommentForm):
+    scan = forms.FileField(label=_("Bản quét giấy tờ bổ sung"), required=False)
+
+
+class ConfirmPaymentForm(ActionForm):
+    reference = forms.CharField(label=_("Số biên lai / mã giao dịch"), required=False)
+
+
+class PaymentRequestForm(ReasonForm):
+    pass
+
+
+class ApologyForm(ReasonForm):
+    new_due_at = forms.DateTimeField(
+        label=_("Ngày hẹn trả mới"),
+        input_formats=["%d/%m/%Y %H:%M"],
+        widget=forms.DateTimeInput(
+            format="%d/%m/%Y %H:%M",
+            attrs={"placeholder": DATETIME_PLACEHOLDER, "autocomplete": "off"},
+        ),
+        error_messages={"invalid": _("Nhập thời điểm theo dạng dd/mm/yyyy HH:MM.")},
+    )
+
+
+class ReturnToDeskForm(CommentForm):
+    result = forms.FileField(label=_("Tệp kết quả"), required=False)
+
+
+class ReturnResultForm(ActionForm):
+    method = forms.ChoiceField(label=_("Hình thức trả"), choices=ResultDelivery.choices)
+    recipient = forms.CharField(
+        label=_("Họ tên người nhận (ký nhận)"),
+        required=False,
+        max_length=200,
+        help_text=_("Gửi qua bưu chính: để trống thì gửi cho người nộp hồ sơ."),
+    )
+
+
+# --- Supervision, register, kiosk -----------------------------------------------------------
+
+
+class PeriodForm(BootstrapMixin, forms.Form):
+    to_chuc = forms.TypedChoiceField(label=_("Cơ quan, đơn vị"), coerce=int, choices=())
+    tu = DateField(label=_("Từ ngày"), required=False)
+    den = DateField(label=_("Đến ngày"), required=False)
+
+    def __init__(self, *args, organisations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_chuc"].choices = [(o.pk, o.name) for o in organisations]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("tu") and data.get("den") and data["den"] < data["tu"]:
+            raise forms.ValidationError(_("“Đến ngày” phải sau “Từ ngày”."))
+        return data
+
+
+SCORE_CHOICES = [("", "—"), ("3", _("Tốt")), ("2", _("Bình thường")), ("1", _("Chưa tốt"))]
+
+
+class KioskForm(forms.Form):
+    level = forms.TypedChoiceField(
+        choices=SatisfactionLevel.choices, coerce=int, widget=forms.RadioSelect
+    )
+    comment = forms.CharField(
+        label=_("Góp ý (không bắt buộc)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-lg"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key, label in CRITERIA.items():
+            self.fields[key] = forms.ChoiceField(
+                label=label, choices=SCORE_CHOICES, required=False, widget=forms.RadioSelect
+            )
+        self.criteria_fields = [self[key] for key in CRITERIA]
+
+    def criteria(self) -> dict:
+        return {k: self.cleaned_data.get(k) for k in CRITERIA if self.cleaned_data.get(k)}

@@ -1,0 +1,118 @@
+"""The desk intake page (issue #3): personas, the procedure search, a received dossier, and
+the service's refusals shown next to the form with nothing saved."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from chinhquyenso.core.models import StoredFile
+from chinhquyenso.dossiers.models import Dossier, DossierDocument
+from tests.conftest import sign_in
+from tests.dossiers.conftest import CITIZEN_ID, pdf_bytes
+
+URL = reverse("dossiers:intake")
+
+
+def form_data(**overrides):
+    data = {
+        "kind": "citizen",
+        "id_number": CITIZEN_ID,
+        "name": "Đặng Thị Hoa",
+        "phone": "0912345678",
+        "email": "hoa@example.vn",
+        "address": "Thôn Lạc Thạnh, xã Đơn Dương",
+        "channel": "1",
+        "result_delivery": "post",
+        "doc_0": "on",
+        "doc_1": "on",
+    }
+    data.update(overrides)
+    return data
+
+
+def intake_url(procedure):
+    return f"{URL}?thu_tuc={procedure.national_code}"
+
+
+def test_anonymous_goes_to_login(client, db):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert "/dang-nhap/" in response["Location"]
+
+
+@pytest.mark.parametrize("persona", ["citizen", "responsible", "other_commune_official"])
+def test_people_who_do_not_receive_are_refused(client, request, persona):
+    sign_in(client, request.getfixturevalue(persona))
+    assert client.get(URL).status_code == 403
+
+
+def test_desk_officer_searches_the_procedures_of_her_commune(client, clock, birth, desk_officer):
+    sign_in(client, desk_officer)
+    page = client.get(URL)
+    assert page.status_code == 200
+    assert "1.001193" in page.content.decode()
+    fragment = client.get(reverse("dossiers:procedure_search"), {"q": "khai sinh"})
+    assert fragment.status_code == 200
+    assert "Thủ tục đăng ký khai sinh" in fragment.content.decode()
+    assert "<html" not in fragment.content.decode()
+    assert (
+        "1.001193"
+        not in client.get(reverse("dossiers:procedure_search"), {"q": "đất đai"}).content.decode()
+    )
+
+
+def test_the_form_shows_checklist_state_data_and_fees(client, clock, birth, desk_officer):
+    sign_in(client, desk_officer)
+    html = client.get(intake_url(birth.procedure)).content.decode()
+    assert "Tờ khai đăng ký khai sinh" in html
+    assert "Không yêu cầu nộp — đã có dữ liệu" in html
+    assert 'name="doc_2"' not in html  # the state holds it: not asked
+    assert "Lệ phí đăng ký khai sinh" in html and "Miễn phí" in html
+
+
+def test_desk_officer_receives_a_dossier_with_a_scan(client, clock, birth, desk_officer):
+    sign_in(client, desk_officer)
+    data = form_data(scan_1=SimpleUploadedFile("chung-sinh.pdf", pdf_bytes(), "application/pdf"))
+    response = client.post(intake_url(birth.procedure), data)
+    dossier = Dossier.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("dossiers:detail", args=[dossier.code])
+    assert dossier.applicant_id_number == CITIZEN_ID
+    assert dossier.result_delivery == "post"
+    scanned = DossierDocument.objects.get(dossier=dossier, name="Giấy chứng sinh")
+    assert scanned.file is not None
+    page = client.get(response["Location"]).content.decode()
+    assert "In giấy tiếp nhận (Mẫu 01)" in page
+    assert f"Đã tiếp nhận hồ sơ {dossier.code}" in page
+
+
+def test_invalid_personal_id_is_shown_and_nothing_is_saved(client, clock, birth, desk_officer):
+    sign_in(client, desk_officer)
+    data = form_data(
+        id_number="12345",
+        scan_1=SimpleUploadedFile("chung-sinh.pdf", pdf_bytes(), "application/pdf"),
+    )
+    response = client.post(intake_url(birth.procedure), data)
+    assert response.status_code == 400
+    assert "Số định danh cá nhân phải gồm đúng 12 chữ số." in response.content.decode()
+    assert not Dossier.objects.exists()
+    assert not StoredFile.objects.exists()
+
+
+def test_missing_required_document_is_named(client, clock, birth, desk_officer):
+    sign_in(client, desk_officer)
+    data = form_data()
+    del data["doc_1"]
+    response = client.post(intake_url(birth.procedure), data)
+    assert response.status_code == 400
+    assert "Thiếu thành phần hồ sơ bắt buộc: “Giấy chứng sinh”." in response.content.decode()
+    assert not Dossier.objects.exists()
+
+
+def test_unknown_procedure_is_a_vietnamese_404(client, clock, birth, desk_officer):
+    sign_in(client, desk_officer)
+    response = client.get(f"{URL}?thu_tuc=9.999999")
+    assert response.status_code == 404
+    assert "Không tìm thấy thủ tục" in response.content.decode()
