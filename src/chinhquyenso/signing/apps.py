@@ -5,3 +5,25 @@ class SigningConfig(AppConfig):
     name = "chinhquyenso.signing"
     label = "signing"
     verbose_name = "Chữ ký số"
+
+    def ready(self):
+        from django.utils.translation import pgettext_lazy
+
+        from chinhquyenso.core import audit_labels
+        from chinhquyenso.core.models import Role
+        from chinhquyenso.core.permissions import OFFICIAL_ROLES, register_action
+
+        register_action("signature.sign", OFFICIAL_ROLES)
+        register_action("signature.validate", OFFICIAL_ROLES)
+        register_action("trust.manage", {Role.ADMIN})
+        audit_labels.register(
+            {
+                "signature.applied": pgettext_lazy("audit action", "Ký số tài liệu PDF"),
+                "trust.certificate_added": pgettext_lazy(
+                    "audit action", "Thêm chứng thư vào kho tin cậy"
+                ),
+                "trust.certificate_removed": pgettext_lazy(
+                    "audit action", "Gỡ chứng thư khỏi kho tin cậy"
+                ),
+            }
+        )

@@ -1,0 +1,74 @@
+"""Fixtures of the signing tests: the demo PKI (generated once per session), a local TSA,
+the revocation data of the demo CAs, and sample PDFs."""
+
+from __future__ import annotations
+
+import pytest
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+from chinhquyenso.signing import services
+from chinhquyenso.signing.keys import Pkcs12Key
+from chinhquyenso.signing.models import TrustKind
+from tests.signing import pki as pki_module
+from tests.signing.pki import P12_PASSWORD
+from tests.signing.samples import make_pdf
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    return pki_module.build(tmp_path_factory.mktemp("pki"))
+
+
+def asn1_cert(identity) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(identity.cert_der)
+
+
+@pytest.fixture(scope="session")
+def timestamper(pki):
+    tsa = pki["tsa"]
+    key_der = tsa.key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return DummyTimeStamper(
+        tsa_cert=asn1_cert(tsa),
+        tsa_key=asn1_keys.PrivateKeyInfo.load(key_der),
+        certs_to_embed=[asn1_cert(pki["issuing"]), asn1_cert(pki["root"])],
+    )
+
+
+@pytest.fixture(scope="session")
+def revocation(pki):
+    return services.RevocationData(crls=(pki.crls["root"], pki.crls["issuing"]))
+
+
+@pytest.fixture
+def sign_options(timestamper, revocation):
+    return services.SignOptions(timestamper=timestamper, revocation=revocation)
+
+
+@pytest.fixture
+def demo_trusted(db, pki):
+    """The demo root CA in the trust store (as `make demo` will put it)."""
+    return services.add_trusted_certificate(
+        actor=None, data=pki["root"].cert_path.read_bytes(), kind=TrustKind.ANCHOR, note="DEMO"
+    )
+
+
+@pytest.fixture
+def leader_key(pki):
+    return Pkcs12Key(pki["leader"].p12_bytes, P12_PASSWORD)
+
+
+@pytest.fixture
+def organisation_key(pki):
+    return Pkcs12Key(pki["organisation"].p12_bytes, P12_PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def one_page_pdf():
+    return make_pdf(1)

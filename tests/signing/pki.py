@@ -1,0 +1,281 @@
+"""A demo PKI generated at test time with `cryptography` (no network, no fixed files).
+
+Demo root CA → demo issuing CA → leader, organisation, revoked, expired and no-key-usage
+end-entity certificates; a time-stamp authority under the issuing CA; CRLs of the root (for the
+issuing CA) and of the issuing CA (listing the revoked certificate); and a second, unrelated CA
+with its own signer (for PDFs "signed elsewhere"). Everything is written once per test session
+to a temporary directory: PEM/DER certificates, unencrypted PEM keys and PKCS#12 files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+P12_PASSWORD = "Mat-khau-P12-thu-nghiem"
+CRL_BASE = "http://pki.cqs-demo.invalid/crl"
+
+
+@dataclass
+class Identity:
+    name: str
+    cert: x509.Certificate
+    key: rsa.RSAPrivateKey
+    cert_path: Path
+    key_path: Path
+    p12_path: Path | None = None
+
+    @property
+    def cert_der(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.DER)
+
+    @property
+    def p12_bytes(self) -> bytes:
+        assert self.p12_path is not None
+        return self.p12_path.read_bytes()
+
+
+@dataclass
+class TestPKI:
+    directory: Path
+    ids: dict[str, Identity] = field(default_factory=dict)
+    crls: dict[str, bytes] = field(default_factory=dict)  # DER
+
+    def __getitem__(self, name: str) -> Identity:
+        return self.ids[name]
+
+
+def _name(cn: str, org: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
+
+
+def _key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _ku(**flags) -> x509.KeyUsage:
+    names = [
+        "digital_signature",
+        "content_commitment",
+        "key_encipherment",
+        "data_encipherment",
+        "key_agreement",
+        "key_cert_sign",
+        "crl_sign",
+        "encipher_only",
+        "decipher_only",
+    ]
+    return x509.KeyUsage(**{n: flags.get(n, False) for n in names})
+
+
+def _issue(
+    *,
+    subject: x509.Name,
+    key,
+    issuer_cert: x509.Certificate | None,
+    issuer_key,
+    ca: bool,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+    key_usage: x509.KeyUsage | None,
+    eku: list | None = None,
+    crl_url: str | None = None,
+) -> x509.Certificate:
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_cert.subject if issuer_cert else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=1 if ca else None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key((issuer_key or key).public_key()),
+            critical=False,
+        )
+    )
+    if key_usage is not None:
+        builder = builder.add_extension(key_usage, critical=True)
+    if eku:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=True)
+    if crl_url:
+        builder = builder.add_extension(
+            x509.CRLDistributionPoints(
+                [
+                    x509.DistributionPoint(
+                        full_name=[x509.UniformResourceIdentifier(crl_url)],
+                        relative_name=None,
+                        reasons=None,
+                        crl_issuer=None,
+                    )
+                ]
+            ),
+            critical=False,
+        )
+    return builder.sign(issuer_key or key, hashes.SHA256())
+
+
+def _crl(issuer: Identity, revoked: list[x509.Certificate], now: dt.datetime) -> bytes:
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.cert.subject)
+        .last_update(now - dt.timedelta(hours=1))
+        .next_update(now + dt.timedelta(days=30))
+        .add_extension(x509.CRLNumber(1), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
+            critical=False,
+        )
+    )
+    for cert in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(cert.serial_number)
+            .revocation_date(now - dt.timedelta(days=1))
+            .build()
+        )
+    return builder.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+def _save(directory: Path, name: str, cert, key, chain=(), p12=True) -> Identity:
+    cert_path = directory / f"{name}.crt"
+    key_path = directory / f"{name}.key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    p12_path = None
+    if p12:
+        p12_path = directory / f"{name}.p12"
+        p12_path.write_bytes(
+            pkcs12.serialize_key_and_certificates(
+                name.encode(),
+                key,
+                cert,
+                list(chain) or None,
+                serialization.BestAvailableEncryption(P12_PASSWORD.encode()),
+            )
+        )
+    return Identity(name, cert, key, cert_path, key_path, p12_path)
+
+
+def build(directory: Path) -> TestPKI:
+    directory.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+    long_ago = now - dt.timedelta(days=365)
+    later = now + dt.timedelta(days=3 * 365)
+    pki = TestPKI(directory)
+    demo = "Hệ thống Chính quyền số (DEMO)"
+
+    root_key = _key()
+    root_cert = _issue(
+        subject=_name("CQS Demo Root CA (DEMO)", demo),
+        key=root_key,
+        issuer_cert=None,
+        issuer_key=None,
+        ca=True,
+        not_before=long_ago,
+        not_after=later + dt.timedelta(days=365),
+        key_usage=_ku(key_cert_sign=True, crl_sign=True),
+    )
+    root = pki.ids["root"] = _save(directory, "root", root_cert, root_key, p12=False)
+
+    ca_key = _key()
+    ca_cert = _issue(
+        subject=_name("CQS Demo Issuing CA (DEMO)", demo),
+        key=ca_key,
+        issuer_cert=root_cert,
+        issuer_key=root_key,
+        ca=True,
+        not_before=long_ago,
+        not_after=later,
+        key_usage=_ku(key_cert_sign=True, crl_sign=True),
+        crl_url=f"{CRL_BASE}/root.crl",
+    )
+    ca = pki.ids["issuing"] = _save(directory, "issuing", ca_cert, ca_key, p12=False)
+
+    def end_entity(name, cn, org, *, ku=None, eku=None, nb=None, na=None):
+        key = _key()
+        cert = _issue(
+            subject=_name(cn, org),
+            key=key,
+            issuer_cert=ca_cert,
+            issuer_key=ca_key,
+            ca=False,
+            not_before=nb or long_ago,
+            not_after=na or later,
+            key_usage=ku
+            if ku is not None
+            else _ku(digital_signature=True, content_commitment=True),
+            eku=eku,
+            crl_url=f"{CRL_BASE}/issuing.crl",
+        )
+        pki.ids[name] = _save(directory, name, cert, key, chain=[ca_cert, root_cert])
+        return pki.ids[name]
+
+    org = "UBND tỉnh Lâm Đồng"
+    end_entity("leader", "Võ Minh Giang", org)
+    end_entity("organisation", org, org)
+    revoked = end_entity("revoked", "Người Bị Thu Hồi", org)
+    end_entity("expired", "Người Hết Hạn", org, nb=long_ago, na=now - dt.timedelta(days=2))
+    end_entity("no_usage", "Không Có Quyền Ký", org, ku=_ku(key_encipherment=True))
+    end_entity(
+        "tsa",
+        "CQS Demo TSA (DEMO)",
+        demo,
+        ku=_ku(digital_signature=True),
+        eku=[ExtendedKeyUsageOID.TIME_STAMPING],
+    )
+
+    pki.crls["root"] = _crl(root, [], now)
+    pki.crls["issuing"] = _crl(ca, [revoked.cert], now)
+    for name, der in pki.crls.items():
+        (directory / f"{name}.crl").write_bytes(der)
+
+    # A second, unrelated CA and its signer: "another software, another CA".
+    other_key = _key()
+    other_cert = _issue(
+        subject=_name("Other Test CA", "Other Vendor"),
+        key=other_key,
+        issuer_cert=None,
+        issuer_key=None,
+        ca=True,
+        not_before=long_ago,
+        not_after=later,
+        key_usage=_ku(key_cert_sign=True, crl_sign=True),
+    )
+    other = pki.ids["other_root"] = _save(directory, "other_root", other_cert, other_key, p12=False)
+    signer_key = _key()
+    signer_cert = _issue(
+        subject=_name("Trần Văn Khác", "Công ty Phần mềm Khác"),
+        key=signer_key,
+        issuer_cert=other_cert,
+        issuer_key=other_key,
+        ca=False,
+        not_before=long_ago,
+        not_after=later,
+        key_usage=_ku(digital_signature=True, content_commitment=True),
+    )
+    pki.ids["other_signer"] = _save(
+        directory, "other_signer", signer_cert, signer_key, chain=[other.cert]
+    )
+    return pki
