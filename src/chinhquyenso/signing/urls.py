@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from chinhquyenso.signing import views
 
 app_name = "signing"
 
-urlpatterns = []
+urlpatterns = [
+    path("kiem-tra/", views.validate_page, name="validate"),
+]
