@@ -1,0 +1,219 @@
+"""The dossier page (issue #3): who sees it, which actions each persona is offered, actions
+through the page, the stale-revision message, the printed forms and the kiosk."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from chinhquyenso.dossiers import services
+from chinhquyenso.dossiers.models import Dossier, Rating, Status
+from tests.conftest import sign_in
+
+STALE = "Hồ sơ vừa được người khác cập nhật, vui lòng tải lại."
+
+
+def detail(d):
+    return reverse("dossiers:detail", args=[d.code])
+
+
+def act(d, action):
+    return reverse("dossiers:act", args=[d.code, action])
+
+
+def post(client, d, action, **data):
+    d.refresh_from_db()
+    payload = {f"{action}-expected_revision": d.revision}
+    payload.update({f"{action}-{k}": v for k, v in data.items()})
+    return client.post(act(d, action), payload)
+
+
+def test_anonymous_goes_to_login(client, received):
+    response = client.get(detail(received))
+    assert response.status_code == 302 and "/dang-nhap/" in response["Location"]
+
+
+def test_citizen_is_refused(client, received, citizen):
+    sign_in(client, citizen)
+    assert client.get(detail(received)).status_code == 403
+
+
+def test_official_of_another_commune_gets_a_vietnamese_404(
+    client, received, other_commune_official
+):
+    sign_in(client, other_commune_official)
+    response = client.get(detail(received))
+    assert response.status_code == 404
+    assert "Không tìm thấy hồ sơ." in response.content.decode()
+    assert client.post(act(received, "claim"), {}).status_code == 404
+
+
+def test_desk_officer_sees_applicant_forms_and_her_actions(client, received, desk_officer):
+    sign_in(client, desk_officer)
+    response = client.get(detail(received))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert received.applicant_id_number in html  # the receiving desk sees personal data
+    assert "Phiếu kiểm soát quá trình giải quyết hồ sơ (Mẫu 05)" in html
+    assert "Tiếp nhận hồ sơ" in html  # history and the first step
+    actions = {a["name"] for a in response.context["actions"]}
+    assert "forward" in actions and "withdraw" in actions
+    assert "approve" not in actions and "return_result" not in actions
+
+
+def test_colleague_sees_the_masked_name_and_no_actions(client, received, responsible, colleague):
+    services.forward(actor=received.received_by, dossier=received)
+    services.claim(actor=responsible, dossier=received)
+    sign_in(client, colleague)
+    response = client.get(detail(received))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert received.applicant_id_number not in html
+    assert "Đặng T** H**" in html
+    assert response.context["actions"] == []
+
+
+def test_forward_claim_and_supplement_through_the_page(client, received, desk_officer, responsible):
+    sign_in(client, desk_officer)
+    response = post(client, received, "forward", to_step=2, comment="Hồ sơ đủ")
+    assert response.status_code == 302
+    received.refresh_from_db()
+    assert received.current_step.order == 2
+
+    sign_in(client, responsible)
+    assert post(client, received, "claim").status_code == 302
+    response = post(
+        client,
+        received,
+        "request_supplement",
+        reason="Giấy chứng sinh bị mờ",
+        missing=["Giấy chứng sinh"],
+    )
+    assert response.status_code == 302
+    received.refresh_from_db()
+    assert received.status == Status.AWAITING_SUPPLEMENT
+
+    sign_in(client, desk_officer)
+    names = {a["name"] for a in client.get(detail(received)).context["actions"]}
+    assert "receive_supplement" in names
+    assert post(client, received, "receive_supplement", comment="Đã nộp lại").status_code == 302
+    received.refresh_from_db()
+    assert received.status == Status.PROCESSING
+
+
+def test_a_stale_revision_is_refused_with_the_message(client, received, desk_officer):
+    sign_in(client, desk_officer)
+    response = client.post(
+        act(received, "forward"),
+        {"forward-expected_revision": received.revision - 1, "forward-to_step": 2},
+    )
+    assert response.status_code == 409
+    assert STALE in response.content.decode()
+    received.refresh_from_db()
+    assert received.current_step.order == 1
+
+
+def test_a_service_refusal_is_shown_next_to_the_action(client, received, desk_officer):
+    sign_in(client, desk_officer)
+    response = post(client, received, "withdraw", reason="")
+    assert response.status_code == 400
+    assert "Cần ghi rõ lý do rút hồ sơ." in response.content.decode()
+    received.refresh_from_db()
+    assert received.status == Status.RECEIVED
+
+
+def test_apology_takes_a_vietnamese_date_time(client, received, desk_officer):
+    sign_in(client, desk_officer)
+    response = post(
+        client, received, "issue_apology", reason="Chờ xác minh", new_due_at="20/03/2026 16:30"
+    )
+    assert response.status_code == 302
+    received.refresh_from_db()
+    assert received.apology_count == 1
+    response = post(client, received, "issue_apology", reason="x", new_due_at="2026-03-20")
+    assert response.status_code == 400
+    assert "dd/mm/yyyy HH:MM" in response.content.decode()
+
+
+def _resolve(d, desk_officer, responsible, unit_head, leader):
+    services.forward(actor=desk_officer, dossier=d)
+    services.claim(actor=responsible, dossier=d)
+    services.forward(actor=responsible, dossier=d)
+    services.forward(actor=unit_head, dossier=d)
+    services.approve(actor=leader, dossier=d)
+    d.refresh_from_db()
+    assert d.status == Status.RESOLVED
+    return d
+
+
+def test_return_by_post_and_rate_on_the_kiosk(
+    client, received, desk_officer, responsible, unit_head, commune_leader
+):
+    _resolve(received, desk_officer, responsible, unit_head, commune_leader)
+    sign_in(client, desk_officer)
+    assert post(client, received, "return_result", method="post", recipient="").status_code == 302
+    received.refresh_from_db()
+    assert received.status == Status.RETURNED and received.postal_tracking
+
+    kiosk = reverse("dossiers:kiosk", args=[received.code])
+    page = client.get(kiosk)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Rất hài lòng" in html and "Không hài lòng" in html
+    assert received.applicant_name not in html and received.applicant_id_number not in html
+    response = client.post(kiosk, {"level": "3", "attitude": "3", "time": "2"})
+    assert response.status_code == 302
+    rating = Rating.objects.get(dossier=received)
+    assert rating.level == 3 and rating.criteria == {"attitude": 3, "time": 2}
+    assert rating.official == desk_officer
+    assert "Xin cảm ơn" in client.get(kiosk).content.decode()
+
+
+def test_kiosk_is_only_for_the_desk(client, received, responsible):
+    sign_in(client, responsible)
+    kiosk = reverse("dossiers:kiosk", args=[received.code])
+    assert client.get(kiosk).status_code in (403, 404)
+
+
+@pytest.mark.parametrize("purpose", ["receipt", "control_sheet"])
+def test_forms_print_for_whoever_sees_the_dossier(client, received, desk_officer, purpose):
+    sign_in(client, desk_officer)
+    response = client.get(reverse("dossiers:form_pdf", args=[received.code, purpose]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+
+
+def test_forms_are_hidden_from_other_communes(client, received, other_commune_official):
+    sign_in(client, other_commune_official)
+    url = reverse("dossiers:form_pdf", args=[received.code, "receipt"])
+    assert client.get(url).status_code == 404
+
+
+def test_queue_lists_what_waits_and_is_bounded(
+    client, clock, birth, desk_officer, desk_unit_a, django_assert_max_num_queries
+):
+    from tests.dossiers.conftest import receive
+
+    for _ in range(3):
+        receive(desk_officer, desk_unit_a, birth.procedure)
+    sign_in(client, desk_officer)
+    client.get(reverse("dossiers:queue"))  # warm the session and caches
+    with django_assert_max_num_queries(14):
+        response = client.get(reverse("dossiers:queue"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    codes = list(Dossier.objects.values_list("code", flat=True))
+    assert all(code in html for code in codes)
+    assert "Trong hạn" in html
+    assert "Tiếp nhận hồ sơ" in html  # the current step
+    first = Dossier.objects.order_by("id").first()
+    assert first.due_at.astimezone().strftime("%d/%m/%Y") in html
+    for tab in ("due_soon", "late", "waiting_others"):
+        assert client.get(reverse("dossiers:queue"), {"tab": tab}).status_code == 200
+
+
+def test_queue_refuses_citizens_and_sends_anonymous_to_login(client, citizen):
+    assert client.get(reverse("dossiers:queue")).status_code == 302
+    sign_in(client, citizen)
+    assert client.get(reverse("dossiers:queue")).status_code == 403
