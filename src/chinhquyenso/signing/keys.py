@@ -74,12 +74,26 @@ class Pkcs11Key(SigningKey):
 
     kind = "pkcs11"
 
-    def __init__(self, *, lib: str, token_label: str, pin: str, key_label: str, cert_label=None):
+    def __init__(
+        self,
+        *,
+        lib: str,
+        token_label: str,
+        pin: str,
+        key_label: str,
+        cert_label: str | None = None,
+        chain: tuple[bytes, ...] = (),
+    ):
+        """`chain`: DER certificates of the issuing CAs when the token holds only the signer's
+        (the trust store's intermediates are used as well)."""
         from pkcs11 import exceptions as p11_exc
+        from pyhanko.config.pkcs11 import TokenCriteria
         from pyhanko.sign import pkcs11 as p11
 
         try:
-            self._session = p11.open_pkcs11_session(lib, token_label=token_label, user_pin=pin)
+            self._session = p11.open_pkcs11_session(
+                lib, token_criteria=TokenCriteria(label=token_label), user_pin=pin
+            )
         except (p11_exc.PinIncorrect, p11_exc.PinLenRange) as exc:
             raise SigningKeyError("Sai mã PIN của thiết bị ký.", code="wrong_pin") from exc
         except p11_exc.PinLocked as exc:
@@ -90,7 +104,10 @@ class Pkcs11Key(SigningKey):
             ) from exc
         try:
             self._signer = p11.PKCS11Signer(
-                self._session, key_label=key_label, cert_label=cert_label or key_label
+                self._session,
+                key_label=key_label,
+                cert_label=cert_label or key_label,
+                ca_chain=[x509.Certificate.load(c) for c in chain] or None,
             )
             self._signer.signing_cert  # noqa: B018 (loads the certificate now)
         except Exception as exc:
