@@ -1,0 +1,343 @@
+"""Benchmark: the public status lookup under load, on the 1-million-dossier database (issue #3).
+
+Run: .venv/bin/python bench/dossiers_generate.py            # once: creates cqs_bench
+     .venv/bin/python bench/dossiers_lookup.py [--db cqs_bench] [--duration 10] [--concurrency 16]
+                       [--workers 2..4] [--worker-class gthread|sync] [--loadgen auto|wrk|python]
+                       [--codes 20000]
+
+In one run, on loopback only:
+
+1. checks that `--db` holds dossiers (made by `dossiers_generate.py`), draws `--codes` random
+   existing codes, counts the SQL queries of one lookup (Django test client in this process)
+   and prints EXPLAIN ANALYZE of the lookup's query;
+2. gunicorn serving `chinhquyenso.wsgi` on that database (DEBUG=false,
+   CQS_PUBLIC_LOOKUP_PER_MINUTE=0 so the rate limit never answers 429, per-process cache);
+3. checks that a code answers 200 with its own code and an unknown one 404;
+4. the same load generator, same time and concurrency, after a 2 s warm-up of each, against
+   - the baseline  GET /api/v1/ping                     (no database), and
+   - the measured  GET /api/v1/public/dossiers/{code}   a random existing code per request;
+   wrk (with a Lua script picking the code) when installed, else Python keep-alive threads;
+5. prints req/s, p50/p95/p99 of both and the ratio; the targets of issue #3 are a throughput
+   ratio >= 0.70 and p99 < 50 ms for the lookup at that rate.
+
+Reuses the helpers of `http_api.py` (gunicorn start/stop, readiness) and the environment of
+`dossiers_generate.py`. The load generator shares the CPUs with gunicorn and PostgreSQL: compare
+the two endpoints of one run, not runs on different machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import dossiers_generate as gen  # noqa: E402
+import http_api  # noqa: E402
+
+HOST = http_api.HOST
+PING = http_api.PING
+LOOKUP = "/api/v1/public/dossiers/"
+
+WRK_SCRIPT = """
+local paths = {}
+for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
+math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) %% 100000)
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "CQS_RESULT requests=%%d duration_us=%%d p50_us=%%d p95_us=%%d p99_us=%%d errors=%%d "
+    .. "non2xx=%%d\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+@dataclass
+class Result:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    errors: int
+    non_2xx: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def run_wrk(wrk, port, paths_file, concurrency, duration, script_dir) -> Result:
+    script = Path(script_dir) / f"lookup-{Path(paths_file).stem}.lua"
+    script.write_text(WRK_SCRIPT % {"paths": paths_file}, encoding="utf-8")
+    command = [
+        wrk,
+        f"--threads={min(concurrency, max(1, os.cpu_count() or 1))}",
+        f"--connections={concurrency}",
+        f"--duration={max(1, int(round(duration)))}s",
+        "--timeout=10s",
+        f"--script={script}",
+        f"http://{HOST}:{port}/",
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(x for x in output.splitlines() if x.startswith("CQS_RESULT"))
+    v = dict(item.split("=") for item in line.split()[1:])
+    return Result(
+        requests=int(v["requests"]),
+        seconds=int(v["duration_us"]) / 1e6,
+        p50_ms=int(v["p50_us"]) / 1000,
+        p95_ms=int(v["p95_us"]) / 1000,
+        p99_ms=int(v["p99_us"]) / 1000,
+        errors=int(v["errors"]),
+        non_2xx=int(v["non2xx"]),
+    )
+
+
+def run_python(port: int, paths: list[str], concurrency: int, duration: float) -> Result:
+    """`concurrency` threads on keep-alive connections, a random path of `paths` per request."""
+    latencies: list[list[float]] = [[] for _ in range(concurrency)]
+    failures = [[0, 0] for _ in range(concurrency)]
+    start = threading.Barrier(concurrency + 1)
+    deadline = 0.0
+
+    def worker(index: int) -> None:
+        rng = random.Random(index)
+        conn = http.client.HTTPConnection(HOST, port, timeout=10)
+        mine, failed = latencies[index], failures[index]
+        start.wait()
+        while True:
+            began = time.perf_counter()
+            if began >= deadline:
+                break
+            try:
+                conn.request("GET", rng.choice(paths))
+                response = conn.getresponse()
+                response.read()
+                if response.will_close:
+                    conn.close()
+            except (OSError, http.client.HTTPException):
+                failed[0] += 1
+                conn.close()
+                continue
+            mine.append(time.perf_counter() - began)
+            if not 200 <= response.status < 300:
+                failed[1] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    deadline = began + duration
+    start.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    values = sorted(v for per_thread in latencies for v in per_thread)
+    pct = http_api.percentile
+    return Result(
+        requests=len(values),
+        seconds=elapsed,
+        p50_ms=pct(values, 0.50) * 1000,
+        p95_ms=pct(values, 0.95) * 1000,
+        p99_ms=pct(values, 0.99) * 1000,
+        errors=sum(f[0] for f in failures),
+        non_2xx=sum(f[1] for f in failures),
+    )
+
+
+def inspect_lookup(codes: list[str]) -> tuple[int, str, float]:
+    """In this process: the number of SQL queries of one lookup over HTTP (test client), the
+    EXPLAIN ANALYZE of the lookup query, and the mean in-process time of `public.lookup`."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from chinhquyenso.dossiers import public
+    from chinhquyenso.dossiers.models import Dossier
+
+    client = Client(HTTP_HOST=HOST)
+    client.get(LOOKUP + codes[0])  # warm: URL resolver, calendar cache
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(LOOKUP + codes[1])
+    if response.status_code != 200:
+        raise RuntimeError(f"lookup {codes[1]}: HTTP {response.status_code}")
+    queries = len(ctx.captured_queries)
+    qs = Dossier.objects.select_related(
+        "procedure", "procedure_version", "receiving_organisation", "current_step"
+    ).filter(code=codes[2])[:1]
+    plan = qs.explain(analyze=True, buffers=True)
+    sample = codes[3:503]
+    t = time.perf_counter()
+    for code in sample:
+        public.lookup(code)
+    per_call = (time.perf_counter() - t) / len(sample)
+    return queries, plan, per_call * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", default="cqs_bench")
+    parser.add_argument("--pg", default=gen.DEFAULT_PG)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per endpoint")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=min(4, max(2, os.cpu_count() or 2)))
+    parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread")
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--codes", type=int, default=20000, help="distinct codes looked up")
+    args, _ignored = parser.parse_known_args()
+    if not 2 <= args.workers <= 4:
+        parser.error("--workers must be between 2 and 4")
+    wrk = shutil.which("wrk") if args.loadgen in ("auto", "wrk") else None
+    if args.loadgen == "wrk" and wrk is None:
+        parser.error("wrk is not installed (apt-get install wrk), use --loadgen python")
+    if not gen.database_exists(args.pg, args.db):
+        print(f"No database {args.db}: run bench/dossiers_generate.py --db {args.db} first.")
+        return 2
+
+    var_dir = tempfile.mkdtemp(prefix="cqs-bench-lookup-")
+    server = None
+    try:
+        env = gen.environment(var_dir, args.pg, args.db, CQS_PUBLIC_LOOKUP_PER_MINUTE="0")
+        gen.setup_django(env)
+        from django.db import connection, connections
+
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*) FROM dossiers_dossier")
+            total = cur.fetchone()[0]
+            if total == 0:
+                print(f"{args.db} has no dossiers: run bench/dossiers_generate.py first.")
+                return 2
+            # Random rows without sorting the table: ids are 1..N from the generator, plus
+            # whatever real intakes added.
+            cur.execute("SELECT max(id) FROM dossiers_dossier")
+            top = cur.fetchone()[0]
+            rng = random.Random(7)
+            wanted = sorted({rng.randrange(1, top + 1) for _ in range(args.codes)})
+            cur.execute("SELECT code FROM dossiers_dossier WHERE id = ANY(%s)", [wanted])
+            codes = [row[0] for row in cur.fetchall()]
+        rng.shuffle(codes)
+        queries, plan, in_process_ms = inspect_lookup(codes)
+        connections.close_all()
+        paths_file = Path(var_dir) / "lookup.txt"
+        paths_file.write_text("".join(f"{LOOKUP}{c}\n" for c in codes), encoding="utf-8")
+        ping_file = Path(var_dir) / "ping.txt"
+        ping_file.write_text(PING + "\n", encoding="utf-8")
+
+        port = http_api.free_port()
+        server = http_api.start_gunicorn(
+            env, port, args.workers, args.worker_class, args.concurrency
+        )
+        http_api.wait_until_ready(port, server)
+        status, body = http_api.request(port, LOOKUP + codes[0])
+        if status != 200 or json.loads(body)["code"] != codes[0]:
+            raise RuntimeError(f"lookup {codes[0]}: HTTP {status} {body[:200]!r}")
+        status, _ = http_api.request(port, LOOKUP + "000.00.00.H39-000101-9999")
+        if status != 404:
+            raise RuntimeError(f"unknown code: HTTP {status} (expected 404)")
+
+        if wrk:
+            loadgen = f"wrk ({wrk}), a random code per request (Lua)"
+
+            def drive(kind: str, seconds: float) -> Result:
+                f = ping_file if kind == "ping" else paths_file
+                return run_wrk(wrk, port, str(f), args.concurrency, seconds, var_dir)
+        else:
+            loadgen = "Python threads, keep-alive http.client, a random code per request"
+            lookup_paths = [f"{LOOKUP}{c}" for c in codes]
+
+            def drive(kind: str, seconds: float) -> Result:
+                paths = [PING] if kind == "ping" else lookup_paths
+                return run_python(port, paths, args.concurrency, seconds)
+
+        drive("ping", 2)
+        drive("lookup", 2)
+        load_before = os.getloadavg()
+        results = [
+            ("baseline  GET " + PING, drive("ping", args.duration)),
+            ("measured  GET " + LOOKUP + "{code}", drive("lookup", args.duration)),
+        ]
+        load_after = os.getloadavg()
+    except BaseException:
+        log = Path(var_dir) / "gunicorn.log"
+        if log.exists():
+            tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
+            print("gunicorn log (last lines):", *tail, sep="\n", file=sys.stderr)
+        raise
+    finally:
+        if server is not None:
+            http_api.stop(server)
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+    threads = (
+        f", {-(-args.concurrency // args.workers)} threads each"
+        if args.worker_class == "gthread"
+        else ""
+    )
+    print()
+    print(
+        f"database {args.db}: {total:,} dossiers; {len(codes):,} distinct codes looked up at random"
+    )
+    print(
+        f"one lookup = {queries} SQL quer{'y' if queries == 1 else 'ies'} (test client); "
+        f"public.lookup in process: {in_process_ms:.2f} ms per call"
+    )
+    print("EXPLAIN ANALYZE of the lookup query:")
+    for line in plan.splitlines():
+        print("   ", line)
+    print(
+        f"gunicorn {args.workers} {args.worker_class} workers{threads} on {HOST}; PostgreSQL; "
+        f"{os.cpu_count()} CPUs shared with the load generator and the database"
+    )
+    print(
+        f"load generator: {loadgen}; {args.concurrency} connections; "
+        f"{args.duration:g} s per endpoint after a 2 s warm-up of each"
+    )
+    print(
+        f"load average (1 min) before/after: {load_before[0]:.2f} / {load_after[0]:.2f} "
+        "(other processes on the machine skew the figures)"
+    )
+    print()
+    width = max(len(name) for name, _ in results)
+    print(
+        f"{'endpoint':<{width}}  {'req/s':>9}  {'p50 ms':>8}  {'p95 ms':>8}  {'p99 ms':>8}  "
+        f"{'errors':>6}"
+    )
+    for name, r in results:
+        print(
+            f"{name:<{width}}  {r.rps:>9.1f}  {r.p50_ms:>8.2f}  {r.p95_ms:>8.2f}  "
+            f"{r.p99_ms:>8.2f}  {r.errors + r.non_2xx:>6}"
+        )
+    (_, base), (_, measured) = results
+    ratio = measured.rps / base.rps if base.rps else 0.0
+    print()
+    print(
+        f"ratio lookup/ping: throughput {ratio:.2f} (target >= 0.70), "
+        f"p99 of the lookup {measured.p99_ms:.1f} ms (target < 50 ms)"
+    )
+    verdict = "MET" if ratio >= 0.70 and measured.p99_ms < 50 else "NOT MET"
+    print(f"issue #3 lookup target: {verdict}")
+    failed = any(r.errors or r.non_2xx or not r.requests for _, r in results)
+    if failed:
+        print("FAILED: some requests failed (see the errors column).")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
