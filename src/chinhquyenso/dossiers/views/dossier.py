@@ -469,9 +469,9 @@ def kiosk(request, code: str):
             "done": done,
             "error": error,
             "levels": [
-                (SatisfactionLevel.VERY_SATISFIED, "success", "😊"),
-                (SatisfactionLevel.SATISFIED, "primary", "🙂"),
-                (SatisfactionLevel.DISSATISFIED, "danger", "🙁"),
+                (SatisfactionLevel.VERY_SATISFIED, "success", "★★★"),
+                (SatisfactionLevel.SATISFIED, "primary", "★★☆"),
+                (SatisfactionLevel.DISSATISFIED, "danger", "★☆☆"),
             ],
         },
         status=status,
