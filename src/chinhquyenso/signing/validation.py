@@ -438,12 +438,11 @@ def validate_pdf(
         if sig.sig_object.get("/Type") == "/DocTimeStamp":
             continue
         vc = _make_context(trust_set, certs, crls, ocsps, policy)
-        ts_vc = _make_context(trust_set, certs, crls, ocsps, Policy(allow_fetching=False))
         try:
             status = validate_pdf_signature(
                 sig,
                 signer_validation_context=vc,
-                ts_validation_context=ts_vc,
+                ts_validation_context=vc,
                 key_usage_settings=SIGNING_KEY_USAGE,
             )
         except Exception as exc:  # a malformed signature is a verdict, not a crash
