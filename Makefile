@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # Debian packages the platform needs at run time, and for the browser tests.
-APT_RUNTIME := libmagic1 gettext fonts-dejavu-core fonts-liberation2 libpango-1.0-0 libpangoft2-1.0-0
+APT_RUNTIME := libmagic1 gettext fonts-dejavu-core fonts-liberation2 libpango-1.0-0 libpangoft2-1.0-0 \
+	softhsm2 opensc
 APT_TEST := chromium poppler-utils
 
 .PHONY: demo test install install-dev apt apt-test lint format bench clean

@@ -66,3 +66,15 @@ def test_sqlite_file_database_runs_in_wal_mode_with_busy_timeout(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["wal", "7000"]
+
+
+def test_pages_are_vietnamese_even_for_an_english_browser(client, db):
+    response = client.get("/dang-nhap/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert '<html lang="vi">' in response.content.decode()
+    assert "Đăng nhập" in response.content.decode()
+
+
+def test_chosen_language_is_kept(client, db):
+    client.post("/i18n/setlang/", {"language": "en", "next": "/dang-nhap/"})
+    response = client.get("/dang-nhap/")
+    assert '<html lang="en">' in response.content.decode()

@@ -35,3 +35,16 @@ class SecondFactorMiddleware:
                     target = "core:otp" if device else "core:otp_enrol"
                     return redirect(target)
         return self.get_response(request)
+
+
+class VietnameseFirstMiddleware:
+    """Serve Vietnamese unless the person chose another language (the language cookie set by
+    /i18n/setlang/). The browser's Accept-Language is ignored: an official whose browser is
+    in English still works in the language of the administration."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)

@@ -26,6 +26,7 @@ KNOWN_SCOPES = {
     "procedures:write": "Nhập, sửa danh mục thủ tục hành chính",
     "dossiers:read": "Đọc hồ sơ",
     "dossiers:write": "Tiếp nhận, xử lý hồ sơ",
+    "signatures:validate": "Kiểm tra chữ ký số",
 }
 
 
