@@ -13,6 +13,7 @@ NAVIGATION = [
     (_("Tiếp nhận hồ sơ"), "dossiers:intake", "dossier.receive"),
     (_("Hồ sơ của tôi"), "dossiers:queue", "dossier.view"),
     (_("Giám sát"), "dossiers:supervision", "dossier.supervise"),
+    (_("Kiểm tra chữ ký số"), "signing:validate", "signature.validate"),
     (_("Thủ tục hành chính"), "procedures:catalogue", "procedure.view"),
     (_("Cơ quan, đơn vị"), "core:organisations", "organisation.view"),
     (_("Cán bộ"), "core:people", "person.view"),
@@ -51,6 +52,14 @@ def navigation(request):
             url = reverse(name)
         except NoReverseMatch:
             continue  # page not built (yet)
-        active = request.path == url or (name != "core:home" and request.path.startswith(url))
-        items.append({"label": label, "url": url, "active": active, "name": name})
+        items.append({"label": label, "url": url, "active": False, "name": name})
+    # The one active entry: the longest URL that is a prefix of the page (home only exactly).
+    matches = [
+        item
+        for item in items
+        if request.path == item["url"]
+        or (item["name"] != "core:home" and request.path.startswith(item["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
     return {"nav_items": items, "current_position": _current_position(user)}

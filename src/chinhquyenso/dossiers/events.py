@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 EVENT_LABELS = {
     "submitted": _("Nộp hồ sơ trực tuyến"),
     "received": _("Tiếp nhận hồ sơ"),
+    "rated": _("Đánh giá mức độ hài lòng"),
     "refused": _("Từ chối hồ sơ"),
     "claimed": _("Nhận xử lý hồ sơ"),
     "assigned": _("Phân công xử lý hồ sơ"),
