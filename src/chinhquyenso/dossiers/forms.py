@@ -157,6 +157,14 @@ class TransferForm(CommentForm):
         self.fields["to_organisation"].choices = [(o.pk, o.name) for o in organisations]
 
 
+class AssignForm(CommentForm):
+    handler = forms.TypedChoiceField(label=_("Giao cho"), coerce=int, choices=())
+
+    def __init__(self, *args, handlers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["handler"].choices = [(u.pk, u.full_name or u.username) for u in handlers]
+
+
 class SupplementRequestForm(ReasonForm):
     missing = forms.MultipleChoiceField(
         label=_("Giấy tờ cần bổ sung"),

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from chinhquyenso.core import errors, permissions
-from chinhquyenso.core.models import Organisation
+from chinhquyenso.core.models import Organisation, Position, User
 from chinhquyenso.core.services import files as file_service
 from chinhquyenso.dossiers import events, forms_pdf, formsets, queries, services, timeliness
 from chinhquyenso.dossiers import forms as f
@@ -27,7 +28,7 @@ from chinhquyenso.dossiers.models import (
     Status,
     StepRun,
 )
-from chinhquyenso.dossiers.permissions import APPROVE, RECEIVE, RETURN, SUPERVISE
+from chinhquyenso.dossiers.permissions import APPROVE, ASSIGN, RECEIVE, RETURN, SUPERVISE
 from chinhquyenso.dossiers.public import mask_name
 from chinhquyenso.dossiers.services import _common as c
 from chinhquyenso.dossiers.services import rating as rating_service
@@ -43,6 +44,7 @@ RUNNING = (S.RECEIVED, S.PROCESSING, S.AWAITING_SUPPLEMENT, S.AWAITING_PAYMENT)
 ACTIONS: dict[str, tuple[str, type, str]] = {
     "accept": ("Tiếp nhận hồ sơ trực tuyến", f.ActionForm, "Đã tiếp nhận hồ sơ."),
     "claim": ("Nhận xử lý", f.ActionForm, "Bạn đã nhận xử lý hồ sơ."),
+    "assign": ("Phân công xử lý", f.AssignForm, "Đã phân công xử lý hồ sơ."),
     "approve": ("Phê duyệt", f.CommentForm, "Đã phê duyệt hồ sơ."),
     "forward": ("Chuyển bước tiếp theo", f.ForwardForm, "Đã chuyển hồ sơ."),
     "return_to_desk": (
@@ -104,6 +106,22 @@ def _ok(check, *args) -> bool:
     return True
 
 
+def transfer_targets(d: Dossier, steps: list) -> list[Organisation]:
+    """Organisations a transfer step among `steps` may hand the dossier to: the step's fixed
+    organisation, or (an open transfer step) any other organisation with a current process
+    for the procedure (the service refuses one without, code `no_process`)."""
+    fixed = {s.transfer_to_id for s in steps if s.transfer_to_id}
+    q = Q(pk__in=fixed)
+    if any(not s.transfer_to_id for s in steps):
+        q |= Q(processes__procedure=d.procedure_id, processes__is_current=True)
+    return list(
+        Organisation.objects.filter(q, is_active=True)
+        .exclude(pk=d.handling_organisation_id)
+        .distinct()
+        .order_by("name")
+    )
+
+
 def _route(d: Dossier) -> Route:
     if d.process_id is None or d.current_step is None:
         return Route([], [], False, [])
@@ -111,19 +129,28 @@ def _route(d: Dossier) -> Route:
     step = d.current_step
     allowed = routing.next_orders(step, len(steps))
     ahead = [s for s in steps if s.order in allowed and s.order > step.order]
-    forward = [
-        s
-        for s in ahead
-        if s.kind != StepKind.RETURN and not (s.kind == StepKind.TRANSFER and not s.transfer_to_id)
-    ]
-    transfer_orgs: list[Organisation] = []
-    transfer_steps = [s for s in ahead if s.kind == StepKind.TRANSFER and not s.transfer_to_id]
-    if transfer_steps:
-        transfer_orgs = list(
-            d.procedure.organisations.exclude(pk=d.handling_organisation_id).order_by("name")
-        )
+    # A transfer step is entered through the transfer form (choose the organisation).
+    forward = [s for s in ahead if s.kind not in (StepKind.RETURN, StepKind.TRANSFER)]
+    transfer_steps = [s for s in ahead if s.kind == StepKind.TRANSFER]
+    if step.kind == StepKind.TRANSFER:
+        transfer_steps.append(step)
+    transfer_orgs = transfer_targets(d, transfer_steps) if transfer_steps else []
     has_return = any(s.kind == StepKind.RETURN for s in ahead)
     return Route(steps, forward, has_return, transfer_orgs)
+
+
+def eligible_handlers(step) -> list[User]:
+    """Officials holding the step's role in the step's unit (or an organisation above it)
+    through a current position: whom the step may be assigned to (`services.assign`)."""
+    ids = [int(x) for x in step.unit.path.strip("/").split("/") if x]
+    users = Position.objects.active().filter(
+        role=step.role, organisation_id__in=ids, organisation__is_active=True
+    )
+    return list(
+        User.objects.filter(is_active=True, pk__in=users.values("user_id")).order_by(
+            "full_name", "username"
+        )
+    )
 
 
 def available_actions(user, d: Dossier, route: Route) -> list[str]:
@@ -145,6 +172,8 @@ def available_actions(user, d: Dossier, route: Route) -> list[str]:
         approver = can(user, APPROVE, step.unit)
         if d.current_handler_id is None and c.holds_role(user, step.role, step.unit):
             out.append("claim")
+        if step.kind != StepKind.RETURN and can(user, ASSIGN, step.unit):
+            out.append("assign")
         if may_step:
             if step.kind == StepKind.APPROVE:
                 if approver and status == S.PROCESSING:
@@ -194,6 +223,8 @@ def _form(action: str, d: Dossier, route: Route, data=None, files=None):
         kwargs["steps"] = route.forward
     elif cls is f.TransferForm:
         kwargs["organisations"] = route.transfer_orgs
+    elif cls is f.AssignForm:
+        kwargs["handlers"] = eligible_handlers(d.current_step) if d.current_step else []
     elif cls is f.SupplementRequestForm:
         kwargs["documents"] = [doc.get("name", "") for doc in d.procedure_version.documents or []]
     initial = {"expected_revision": d.revision}
@@ -282,11 +313,19 @@ def _context(request, d: Dossier, *, bound: dict | None = None, error: dict | No
         "state": timeliness.evaluate(d),
         "personal": personal,
         "masked_name": mask_name(d.applicant_name),
-        "documents": list(d.documents.select_related("file").order_by("supplement_round", "id")),
+        "documents": list(
+            d.documents.select_related("file", "reused_from__dossier").order_by(
+                "supplement_round", "id"
+            )
+        ),
         "runs": runs,
         "history": history,
         "pauses": pauses,
-        "children": list(d.children.select_related("handling_organisation").order_by("id")),
+        "children": list(
+            d.children.select_related(
+                "handling_organisation", "current_step", "current_unit", "current_handler"
+            ).order_by("id")
+        ),
         "actions": actions,
         "forms": printable_forms(d),
         "rating": rating,
@@ -318,6 +357,9 @@ def _run(action: str, user, d: Dossier, form, route: Route):
         return services.accept_online_submission(**kw)
     if action == "claim":
         return services.claim(**kw)
+    if action == "assign":
+        handler = User.objects.get(pk=data["handler"])  # one of the form's choices
+        return services.assign(**kw, handler=handler, comment=data["comment"])
     if action == "approve":
         return services.approve(**kw, comment=data["comment"])
     if action == "forward":
