@@ -73,8 +73,10 @@ class IntakeForm(BootstrapMixin, forms.Form):
         initial=ResultDelivery.DESK,
     )
 
-    def __init__(self, *args, documents: list[dict] = (), **kwargs):
+    def __init__(self, *args, documents: list[dict] = (), reusable: dict | None = None, **kwargs):
         self.spec = list(documents or [])
+        # index -> the applicant's earlier DossierDocuments of that name (digitisation).
+        self.reusable = reusable or {}
         super().__init__(*args, **kwargs)
         self.checklist = []
         for i, doc in enumerate(self.spec):
@@ -94,6 +96,17 @@ class IntakeForm(BootstrapMixin, forms.Form):
                     attrs={"class": "form-control form-control-sm", "accept": ".pdf,image/*"}
                 ),
             )
+            earlier = self.reusable.get(i) or []
+            if earlier:
+                self.fields[f"reuse_{i}"] = forms.TypedChoiceField(
+                    label=doc.get("name", ""),
+                    required=False,
+                    coerce=int,
+                    empty_value=None,
+                    choices=[("", _("Không dùng lại"))]
+                    + [(e.pk, f"{e.dossier.code} · {e.file.original_name}") for e in earlier],
+                    widget=forms.RadioSelect,
+                )
             self.checklist.append(
                 {
                     "index": i,
@@ -102,6 +115,7 @@ class IntakeForm(BootstrapMixin, forms.Form):
                     "required": required,
                     "tick": self[f"doc_{i}"],
                     "scan": self[f"scan_{i}"],
+                    "reuse": self[f"reuse_{i}"] if earlier else None,
                 }
             )
         self.applicant_fields = [self[n] for n in ("kind", "id_number", "name", "phone")] + [

@@ -15,8 +15,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from chinhquyenso.core import errors
 from chinhquyenso.core.models import Organisation
 from chinhquyenso.core.services import files as file_service
-from chinhquyenso.dossiers import services
+from chinhquyenso.dossiers import queries, services
 from chinhquyenso.dossiers.forms import IntakeForm, ProcedureSearchForm, place_error
+from chinhquyenso.dossiers.models import DossierDocument
 from chinhquyenso.dossiers.permissions import RECEIVE
 from chinhquyenso.dossiers.views._common import (
     chosen_organisation,
@@ -88,8 +89,25 @@ def intake(request):
     if procedure is None:
         return not_found(request, "Không tìm thấy thủ tục hành chính này tại nơi tiếp nhận.")
     version = procedure.current_version
+    documents = version.documents or []
+    id_number = (request.POST.get("id_number") or request.GET.get("id_number") or "").strip()
+    reusable = reusable_documents(request.user, documents, id_number)
+    if request.method == "GET" and request.headers.get("HX-Request") and "id_number" in request.GET:
+        # htmx, after the id number is typed: the earlier scans the desk may reuse.
+        form = IntakeForm(documents=documents, reusable=reusable)
+        return render(
+            request, "dossiers/_reuse_candidates.html", {"form": form, "id_number": id_number}
+        )
     form = IntakeForm(
-        request.POST or None, request.FILES or None, documents=version.documents or []
+        request.POST or None, request.FILES or None, documents=documents, reusable=reusable
+    )
+    form.fields["id_number"].widget.attrs.update(
+        {
+            "hx-get": f"{request.path}?thu_tuc={procedure.national_code}&to_chuc={desk.pk}",
+            "hx-trigger": "input changed delay:400ms, change",
+            "hx-target": "#tai-su-dung",
+            "hx-swap": "innerHTML",
+        }
     )
     status = 200
     if request.method == "POST":
@@ -114,6 +132,44 @@ def intake(request):
     )
 
 
+REUSE_LIMIT = 5  # earlier scans offered per document
+
+
+def reusable_documents(user, documents: list[dict], id_number: str) -> dict[int, list]:
+    """Digitisation: for each checklist document the applicant must provide, their earlier
+    scans of the same name in dossiers `user` may see (newest first, one per stored file).
+    Empty unless `id_number` looks like a personal id (12 digits) or a tax code."""
+    compact = id_number.replace("-", "")
+    if not (compact.isdigit() and len(compact) in (10, 12, 13)):
+        return {}
+    wanted = {
+        i: doc.get("name", "")
+        for i, doc in enumerate(documents)
+        if not doc.get("state_holds_data") and doc.get("name")
+    }
+    if not wanted:
+        return {}
+    earlier = (
+        DossierDocument.objects.filter(
+            dossier__in=queries.dossiers_visible_to(user)
+            .filter(applicant_id_number=id_number)
+            .values("pk"),
+            file__isnull=False,
+            name__in=set(wanted.values()),
+        )
+        .select_related("dossier", "file")
+        .order_by("-dossier__received_at", "-id")
+    )
+    by_name: dict[str, list] = {}
+    seen: set[tuple[str, int]] = set()
+    for doc in earlier[: REUSE_LIMIT * len(wanted) * 4]:
+        if (doc.name, doc.file_id) in seen:
+            continue
+        seen.add((doc.name, doc.file_id))
+        by_name.setdefault(doc.name, []).append(doc)
+    return {i: by_name[name][:REUSE_LIMIT] for i, name in wanted.items() if name in by_name}
+
+
 @transaction.atomic
 def _receive(user, desk, procedure, form: IntakeForm):
     """Store the scans and receive the dossier in one transaction: a refusal by the service
@@ -125,9 +181,12 @@ def _receive(user, desk, procedure, form: IntakeForm):
         i = item["index"]
         upload = form.cleaned_data.get(f"scan_{i}")
         ticked = form.cleaned_data.get(f"doc_{i}")
-        if not ticked and not upload:
+        reused = form.cleaned_data.get(f"reuse_{i}")
+        if not ticked and not upload and not reused:
             continue
         entry = {"index": i, "provided": True}
+        if reused:
+            entry["reused_from"] = reused
         if upload:
             stored = file_service.store_file(
                 actor=user, uploaded=upload, purpose="scan", name=upload.name
