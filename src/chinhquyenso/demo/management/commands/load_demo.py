@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from chinhquyenso.demo import generator
+from chinhquyenso.demo import generator, one_stop
 from chinhquyenso.demo.plan import DEFAULT_SEED
 
 LABELS = {
@@ -44,12 +44,18 @@ class Command(BaseCommand):
         created = ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in report.created.items() if n)
         updated = ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in report.updated.items() if n)
         unchanged = ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in report.unchanged.items() if n)
-        self.stdout.write(f"Dữ liệu mẫu đã nạp trong {report.seconds:.1f} giây.")
+        desk = one_stop.load(seed=seed)
+        self.stdout.write(f"Dữ liệu mẫu đã nạp trong {report.seconds + desk.seconds:.1f} giây.")
         self.stdout.write(f"  Tạo mới: {created or 'không có'}")
         if updated:
             self.stdout.write(f"  Cập nhật: {updated}")
         if unchanged:
             self.stdout.write(f"  Đã có sẵn, giữ nguyên: {unchanged}")
+        made = ", ".join(f"{n} {k}" for k, n in desk.created.items() if n)
+        kept = ", ".join(f"{n} {k}" for k, n in desk.unchanged.items() if n)
+        self.stdout.write(f"  Một cửa ({desk.seconds:.1f} giây): tạo mới {made or 'không có'}")
+        if kept:
+            self.stdout.write(f"  Một cửa, đã có sẵn: {kept}")
         rows = [
             [a.username, a.full_name, a.role, a.organisation, a.password, a.otp]
             for a in generator.well_known_accounts()

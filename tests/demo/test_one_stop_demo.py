@@ -1,0 +1,102 @@
+"""The one-stop demo: catalogue, processes and dossiers in every state, loaded idempotently.
+
+Loaded once per module (generator then one-stop) inside a transaction rolled back at the end.
+A smaller number of dossiers than `load_demo` keeps the module quick; the mix is the same.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+
+from chinhquyenso.core.models import AuditEntry
+from chinhquyenso.demo import generator, one_stop
+from chinhquyenso.dossiers.models import Dossier, Rating, Status
+from chinhquyenso.procedures.models import Procedure, Process
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+COUNT = 160
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker, tmp_path_factory):
+    files = tmp_path_factory.mktemp("files")
+    with (
+        django_db_blocker.unblock(),
+        override_settings(
+            PASSWORD_HASHERS=FAST_HASHERS,
+            VAR_DIR=files,
+            STORAGES={
+                "default": {
+                    "BACKEND": "django.core.files.storage.FileSystemStorage",
+                    "OPTIONS": {"location": str(files)},
+                },
+                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+            },
+        ),
+        transaction.atomic(),
+    ):
+        generator.load()
+        report = one_stop.load(dossiers=COUNT)
+        yield report
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def loaded(demo, db):
+    return demo
+
+
+def counts() -> dict:
+    return {
+        "dossiers": Dossier.objects.count(),
+        "procedures": Procedure.objects.count(),
+        "processes": Process.objects.count(),
+        "ratings": Rating.objects.count(),
+        "audit": AuditEntry.objects.count(),
+    }
+
+
+def test_the_catalogue_is_the_62_real_procedures(loaded):
+    assert Procedure.objects.count() == 62
+    birth = Procedure.objects.get(national_code="1.001193")
+    names = set(birth.organisations.values_list("name", flat=True))
+    assert "UBND xã Đơn Dương" in names and len(names) >= 10
+    judicial = Procedure.objects.get(national_code="3.000333")  # lý lịch tư pháp
+    assert list(judicial.organisations.values_list("short_name", flat=True)) == ["STP"]
+
+
+def test_every_status_is_present(loaded):
+    present = set(Dossier.objects.values_list("status", flat=True))
+    assert present == set(Status.values)
+
+
+def test_birth_registrations_at_don_duong(loaded):
+    assert Dossier.objects.filter(
+        procedure__national_code="1.001193",
+        receiving_organisation__parent__name="UBND xã Đơn Dương",
+    ).exists()
+
+
+def test_some_late_supplemented_transferred_and_rated(loaded):
+    assert Dossier.objects.filter(counted_late=True, apology_count__gt=0).exists()
+    assert Dossier.objects.filter(supplement_count__gt=0).exists()
+    child = Dossier.objects.filter(parent__isnull=False, status=Status.RETURNED).first()
+    assert child is not None and child.handling_organisation.short_name == "STP"
+    assert Rating.objects.exists()
+
+
+def test_history_lies_in_the_past(loaded):
+    oldest = Dossier.objects.exclude(received_at=None).order_by("received_at").first()
+    newest = Dossier.objects.exclude(received_at=None).order_by("-received_at").first()
+    assert (newest.received_at - oldest.received_at).days > 60
+    finished = Dossier.objects.filter(status=Status.RETURNED).first()
+    assert finished.returned_at > finished.received_at
+
+
+def test_a_second_run_creates_nothing(loaded):
+    before = counts()
+    report = one_stop.load(dossiers=COUNT)
+    assert counts() == before
+    assert report.created["hồ sơ"] == 0
