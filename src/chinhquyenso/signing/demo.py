@@ -1,0 +1,701 @@
+"""Demo signatures for `make demo` (issue #4): a demo PKI, a SoftHSM2 token and a signed decision.
+
+`load_demo_signatures(var_dir=...)` is idempotent. It creates, once, under `var_dir/pki/`:
+a demo root CA and issuing CA ("DEMO — không có giá trị pháp lý" in their subjects), a demo
+time-stamp authority, and certificates for the demo leaders, clerk and organisations, as
+PKCS#12 files protected by `DEMO_PASSWORD` (the CA keys as encrypted PEM with the same
+password). Every run refreshes the demo CRLs, puts the demo root in the trust store (note
+"DEMO"), initialises a SoftHSM2 token holding the chairman's key under `var_dir/softhsm/` when
+`softhsm2-util` is installed, and makes a Quyết định signed by the chairman (through the token,
+or his PKCS#12 file when SoftHSM2 is missing — logged) and then by the clerk with the
+province's seal, stored through `core.services.files.store_file`.
+
+Nothing here is legally meaningful: the CAs are made up and say so in every certificate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import subprocess
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from django.db import transaction
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+from chinhquyenso.signing import services, stamps
+from chinhquyenso.signing.keys import Pkcs11Key, Pkcs12Key
+from chinhquyenso.signing.models import TrustedCertificate, TrustKind
+
+log = logging.getLogger(__name__)
+
+# The published demo credential (the same as the demo users' password, demo/generator.py).
+DEMO_PASSWORD = "ChinhQuyenSo@2026"  # noqa: S105 - published demo credential
+SOFTHSM_LIB = "/usr/lib/softhsm/libsofthsm2.so"
+SOFTHSM_TOKEN = "cqs-demo"  # noqa: S105 - a token label
+SOFTHSM_PIN = "246810"  # noqa: S105 - published demo PIN
+SOFTHSM_SO_PIN = "1357911"  # noqa: S105 - published demo PIN
+DEMO_MARK = "DEMO — không có giá trị pháp lý"
+CRL_BASE = "http://pki.demo.chinhquyenso.invalid/crl"
+DECISION_FILE = "quyet-dinh-15-QD-UBND-demo.pdf"
+
+ORG_TINH = "UBND tỉnh Lâm Đồng"
+ORG_DONDUONG = "UBND xã Đơn Dương"
+
+
+@dataclass(frozen=True)
+class DemoIdentity:
+    """One certificate holder of the demo. `username`: the demo user it belongs to, if any."""
+
+    key: str
+    common_name: str
+    organisation: str
+    title: str = ""
+    username: str = ""
+
+
+IDENTITIES = (
+    DemoIdentity("chutich.tinh", "Nguyễn Văn Minh", ORG_TINH, "Chủ tịch UBND tỉnh", "chutich.tinh"),
+    DemoIdentity(
+        "chutich.donduong",
+        "Trần Thị Hạnh",
+        ORG_DONDUONG,
+        "Chủ tịch UBND xã",
+        "chutich.donduong",
+    ),
+    DemoIdentity("vanthu.tinh", "Lê Thị Thu", ORG_TINH, "Văn thư", "vanthu.tinh"),
+    DemoIdentity("org.tinh", ORG_TINH, ORG_TINH),
+    DemoIdentity("org.donduong", ORG_DONDUONG, ORG_DONDUONG),
+)
+
+
+@dataclass
+class DemoPki:
+    directory: Path
+    certs: dict[str, x509.Certificate] = field(default_factory=dict)
+    crls: dict[str, bytes] = field(default_factory=dict)
+
+    def p12(self, key: str) -> bytes:
+        return (self.directory / f"{key}.p12").read_bytes()
+
+    def key_pem(self, key: str) -> bytes:
+        return (self.directory / f"{key}.key.pem").read_bytes()
+
+    def der(self, key: str) -> bytes:
+        return self.certs[key].public_bytes(serialization.Encoding.DER)
+
+    @property
+    def revocation(self) -> services.RevocationData:
+        return services.RevocationData(crls=(self.crls["root"], self.crls["issuing"]))
+
+    def timestamper(self) -> DummyTimeStamper:
+        """The demo TSA, in process (there is no TSA server in the demo)."""
+        tsa_key = serialization.load_pem_private_key(
+            self.key_pem("tsa"), password=DEMO_PASSWORD.encode()
+        )
+        key_der = tsa_key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return DummyTimeStamper(
+            tsa_cert=asn1_x509.Certificate.load(self.der("tsa")),
+            tsa_key=asn1_keys.PrivateKeyInfo.load(key_der),
+            certs_to_embed=[
+                asn1_x509.Certificate.load(self.der("issuing")),
+                asn1_x509.Certificate.load(self.der("root")),
+            ],
+        )
+
+
+@dataclass
+class DemoSignatures:
+    """What `load_demo_signatures` made (paths, the token if any, the stored documents)."""
+
+    pki_dir: Path
+    password: str
+    softhsm_token: str | None
+    chairman_key_kind: str
+    signed_pdf: Path
+    stored_files: list = field(default_factory=list)
+    created_pki: bool = False
+
+
+# --- PKI ----------------------------------------------------------------------------------
+
+
+def _name(cn: str, org: str, *, ou: str = "", uid: str = "") -> x509.Name:
+    attrs = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ou or DEMO_MARK),
+        x509.NameAttribute(NameOID.COMMON_NAME, cn),
+    ]
+    if uid:
+        attrs.append(x509.NameAttribute(NameOID.USER_ID, uid))
+    return x509.Name(attrs)
+
+
+def _ku(**flags) -> x509.KeyUsage:
+    names = (
+        "digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
+        "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only",
+    )  # fmt: skip
+    return x509.KeyUsage(**{n: flags.get(n, False) for n in names})
+
+
+def _cert(subject, key, issuer_cert, issuer_key, *, ca, days, ku, eku=None, crl=None):
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_cert.subject if issuer_cert else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(
+            x509.BasicConstraints(ca=ca, path_length=0 if ca and issuer_cert else None),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key((issuer_key or key).public_key()),
+            critical=False,
+        )
+        .add_extension(ku, critical=True)
+        .add_extension(
+            x509.CertificatePolicies(
+                [
+                    x509.PolicyInformation(
+                        x509.ObjectIdentifier("2.999.84.1"),  # example arc: demo only
+                        [f"Chứng thư số thử nghiệm ({DEMO_MARK})"],
+                    )
+                ]
+            ),
+            critical=False,
+        )
+    )
+    if eku:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=True)
+    if crl:
+        builder = builder.add_extension(
+            x509.CRLDistributionPoints(
+                [x509.DistributionPoint([x509.UniformResourceIdentifier(crl)], None, None, None)]
+            ),
+            critical=False,
+        )
+    return builder.sign(issuer_key or key, hashes.SHA256())
+
+
+def _crl(cert, key) -> bytes:
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(cert.subject)
+        .last_update(now - dt.timedelta(hours=1))
+        .next_update(now + dt.timedelta(days=30))
+        .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False
+        )
+        .sign(key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.DER)
+    )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+    path.chmod(0o600)
+
+
+def _save(directory: Path, key_name: str, cert, key, chain=()) -> None:
+    enc = serialization.BestAvailableEncryption(DEMO_PASSWORD.encode())
+    (directory / f"{key_name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_private(
+        directory / f"{key_name}.key.pem",
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc),
+    )
+    if chain:
+        _write_private(
+            directory / f"{key_name}.p12",
+            pkcs12.serialize_key_and_certificates(key_name.encode(), key, cert, list(chain), enc),
+        )
+
+
+def _new_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _build_pki(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    org = f"Hệ thống Chính quyền số ({DEMO_MARK})"
+    root_key = _new_key()
+    root = _cert(
+        _name(f"CQS Demo Root CA — {DEMO_MARK}", org),
+        root_key,
+        None,
+        None,
+        ca=True,
+        days=10 * 365,
+        ku=_ku(key_cert_sign=True, crl_sign=True),
+    )
+    _save(directory, "root", root, root_key)
+    ca_key = _new_key()
+    ca = _cert(
+        _name(f"CQS Demo Issuing CA — {DEMO_MARK}", org),
+        ca_key,
+        root,
+        root_key,
+        ca=True,
+        days=8 * 365,
+        ku=_ku(key_cert_sign=True, crl_sign=True),
+        crl=f"{CRL_BASE}/root.crl",
+    )
+    _save(directory, "issuing", ca, ca_key)
+    chain = (ca, root)
+    tsa_key = _new_key()
+    tsa = _cert(
+        _name(f"CQS Demo TSA — {DEMO_MARK}", org),
+        tsa_key,
+        ca,
+        ca_key,
+        ca=False,
+        days=5 * 365,
+        ku=_ku(digital_signature=True),
+        eku=[ExtendedKeyUsageOID.TIME_STAMPING],
+        crl=f"{CRL_BASE}/issuing.crl",
+    )
+    _save(directory, "tsa", tsa, tsa_key, chain)
+    for ident in IDENTITIES:
+        key = _new_key()
+        cert = _cert(
+            _name(ident.common_name, ident.organisation, ou=ident.title, uid=ident.username),
+            key,
+            ca,
+            ca_key,
+            ca=False,
+            days=3 * 365,
+            ku=_ku(digital_signature=True, content_commitment=True),
+            crl=f"{CRL_BASE}/issuing.crl",
+        )
+        _save(directory, ident.key, cert, key, chain)
+    (directory / "README.txt").write_text(
+        f"PKI thử nghiệm của Chính quyền số — {DEMO_MARK}.\n"
+        "Các tệp .p12 và .key.pem được bảo vệ bằng mật khẩu demo ghi trong README của dự án.\n",
+        encoding="utf-8",
+    )
+    (directory / "manifest.json").write_text(
+        json.dumps({"identities": [i.key for i in IDENTITIES]}, ensure_ascii=False),
+        encoding="utf-8",
+    )
+
+
+def _load_pki(directory: Path) -> DemoPki:
+    pki = DemoPki(directory)
+    for name in ("root", "issuing", "tsa", *(i.key for i in IDENTITIES)):
+        pki.certs[name] = x509.load_pem_x509_certificate((directory / f"{name}.crt").read_bytes())
+    # CRLs are refreshed on every run so that a demo started weeks later still validates.
+    for name in ("root", "issuing"):
+        key = serialization.load_pem_private_key(
+            (directory / f"{name}.key.pem").read_bytes(), password=DEMO_PASSWORD.encode()
+        )
+        pki.crls[name] = _crl(pki.certs[name], key)
+        (directory / f"{name}.crl").write_bytes(pki.crls[name])
+    return pki
+
+
+def ensure_pki(var_dir: Path) -> tuple[DemoPki, bool]:
+    """The demo PKI under `var_dir/pki`, created on the first call. Returns (pki, created)."""
+    directory = Path(var_dir) / "pki"
+    created = False
+    if not (directory / "manifest.json").exists():
+        log.info("demo PKI: creating under %s", directory)
+        _build_pki(directory)
+        created = True
+    return _load_pki(directory), created
+
+
+def ensure_trusted(pki: DemoPki) -> None:
+    """The demo root in the trust store, once (marked DEMO in its note)."""
+    der = pki.der("root")
+    if TrustedCertificate.objects.filter(
+        sha256=hashlib.sha256(der).hexdigest(), is_active=True
+    ).exists():
+        return
+    services.add_trusted_certificate(
+        actor=None, data=der, kind=TrustKind.ANCHOR, note=f"CA gốc thử nghiệm — {DEMO_MARK}"
+    )
+
+
+# --- SoftHSM2 -----------------------------------------------------------------------------
+
+
+def _softhsm_env(var_dir: Path) -> Path:
+    base = Path(var_dir) / "softhsm"
+    (base / "tokens").mkdir(parents=True, exist_ok=True)
+    conf = base / "softhsm2.conf"
+    conf.write_text(
+        f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n"
+    )
+    return conf
+
+
+def _reset_pkcs11() -> None:
+    """Forget an initialised SoftHSM2 library so the next session reads SOFTHSM2_CONF again
+    (it is read once, at C_Initialize)."""
+    import pkcs11
+
+    lib = pkcs11._loaded.get(SOFTHSM_LIB)  # noqa: SLF001 (python-pkcs11 keeps no other handle)
+    if lib is not None and lib.initialized:
+        lib.finalize()
+
+
+def ensure_softhsm_token(var_dir: Path, pki: DemoPki) -> Path | None:
+    """A SoftHSM2 token `cqs-demo` holding the chairman's key and certificate. Returns the
+    softhsm2.conf path, or None when SoftHSM2 (and pkcs11-tool) are not installed."""
+    if not (
+        shutil.which("softhsm2-util") and shutil.which("pkcs11-tool") and Path(SOFTHSM_LIB).exists()
+    ):
+        return None
+    conf = _softhsm_env(var_dir)
+    env = {**os.environ, "SOFTHSM2_CONF": str(conf)}
+
+    def run(*args):
+        return subprocess.run(  # noqa: S603 (fixed SoftHSM2/OpenSC commands)
+            args, check=True, capture_output=True, timeout=60, env=env, text=True
+        )
+
+    if SOFTHSM_TOKEN in run("softhsm2-util", "--show-slots").stdout:
+        return conf
+    run(
+        "softhsm2-util", "--init-token", "--free", "--label", SOFTHSM_TOKEN,
+        "--pin", SOFTHSM_PIN, "--so-pin", SOFTHSM_SO_PIN,
+    )  # fmt: skip
+    base = conf.parent
+    key = serialization.load_pem_private_key(
+        pki.key_pem("chutich.tinh"), password=DEMO_PASSWORD.encode()
+    )
+    plain = base / "import.key.pem"
+    _write_private(
+        plain,
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+    der = base / "chutich.tinh.der"
+    der.write_bytes(pki.der("chutich.tinh"))
+    try:
+        run(
+            "softhsm2-util", "--import", str(plain), "--token", SOFTHSM_TOKEN,
+            "--label", "chutich.tinh", "--id", "01", "--pin", SOFTHSM_PIN,
+        )  # fmt: skip
+        run(
+            "pkcs11-tool", "--module", SOFTHSM_LIB, "--token-label", SOFTHSM_TOKEN,
+            "--login", "--pin", SOFTHSM_PIN, "--write-object", str(der), "--type", "cert",
+            "--label", "chutich.tinh", "--id", "01",
+        )  # fmt: skip
+    finally:
+        plain.unlink(missing_ok=True)  # the key lives on the token now, not on disk in clear
+    log.info("demo SoftHSM2 token %s initialised under %s", SOFTHSM_TOKEN, base)
+    return conf
+
+
+class _SofthsmKey:
+    """Open the demo token with its own SOFTHSM2_CONF, and put everything back afterwards."""
+
+    def __init__(self, conf: Path, pki: DemoPki):
+        self.conf, self.pki = conf, pki
+
+    def __enter__(self) -> Pkcs11Key:
+        self.previous = os.environ.get("SOFTHSM2_CONF")
+        os.environ["SOFTHSM2_CONF"] = str(self.conf)
+        _reset_pkcs11()
+        self.key = Pkcs11Key(
+            lib=SOFTHSM_LIB,
+            token_label=SOFTHSM_TOKEN,
+            pin=SOFTHSM_PIN,
+            key_label="chutich.tinh",
+            chain=(self.pki.der("issuing"),),
+        )
+        return self.key
+
+    def __exit__(self, *exc):
+        self.key.close()
+        _reset_pkcs11()
+        if self.previous is None:
+            os.environ.pop("SOFTHSM2_CONF", None)
+        else:
+            os.environ["SOFTHSM2_CONF"] = self.previous
+
+
+# --- Images -------------------------------------------------------------------------------
+
+BLUE = (20, 50, 170, 255)
+RED = (215, 20, 30, 255)
+
+
+def _png(image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def signature_png(name: str, *, width: int = 600, height: int = 200) -> bytes:
+    """A blue handwriting-like scribble on a transparent background (3:1 like the image areas
+    of `stamps.PLACEMENTS`), the same for the same name."""
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(hashlib.sha256(name.encode()).digest())
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    loops = 5 + rng.randint(0, 3)
+    phase = rng.random() * 3
+    points = []
+    for i in range(400):
+        t = i / 399
+        x = 40 + t * (width - 120) + math.cos(t * loops * 2 * math.pi) * 22
+        y = height / 2 + math.sin(t * loops * 2 * math.pi) * height * 0.28 * (1 - 0.5 * t)
+        y += math.sin(t * 3.1 + phase) * height * 0.08
+        points.append((x, y))
+    draw.line(points, fill=BLUE, width=7, joint="curve")
+    flourish = [
+        (60 + t * (width - 100), height * 0.8 - math.sin(t * math.pi) * height * 0.12)
+        for t in (i / 99 for i in range(100))
+    ]
+    draw.line(flourish, fill=BLUE, width=6, joint="curve")
+    return _png(image)
+
+
+def seal_png(organisation: str, *, size: int = 600) -> bytes:
+    """A red round seal on a transparent background: two rings, the name around, a star."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    c = size / 2
+    outer = size / 2 - 6
+    inner = outer * 0.62
+    draw.ellipse((c - outer, c - outer, c + outer, c + outer), outline=RED, width=14)
+    draw.ellipse((c - inner, c - inner, c + inner, c + inner), outline=RED, width=6)
+    star = []
+    for k in range(10):
+        r = inner * (0.55 if k % 2 == 0 else 0.22)
+        a = -math.pi / 2 + k * math.pi / 5
+        star.append((c + r * math.cos(a), c + r * math.sin(a)))
+    draw.polygon(star, fill=RED)
+    text = unicodedata.normalize("NFC", organisation.upper())
+    font = ImageFont.truetype(stamps.font_path(stamps.FONT_BOLD), int(size * 0.075))
+    radius = (outer + inner) / 2
+    span = min(math.radians(300), len(text) * math.radians(12))
+    cell = int(size * 0.12)
+    for i, ch in enumerate(text):
+        angle = -math.pi / 2 - span / 2 + (i + 0.5) * span / max(len(text), 1)
+        glyph = Image.new("RGBA", (cell, cell), (0, 0, 0, 0))
+        ImageDraw.Draw(glyph).text((cell / 2, cell / 2), ch, font=font, fill=RED, anchor="mm")
+        glyph = glyph.rotate(-math.degrees(angle) - 90, resample=Image.BICUBIC)
+        x = c + radius * math.cos(angle) - cell / 2
+        y = c + radius * math.sin(angle) - cell / 2
+        image.alpha_composite(glyph, (int(x), int(y)))
+    return _png(image)
+
+
+# --- The demo decision --------------------------------------------------------------------
+
+
+def decision_pdf(
+    *,
+    organisation: str = ORG_TINH,
+    number: str = "15/QĐ-UBND",
+    subject: str = "Về việc công bố danh mục thủ tục hành chính thực hiện trực tuyến toàn trình",
+    body: tuple[str, ...] = (),
+) -> bytes:
+    """A one-page Quyết định laid out as Decree 30 Annex I (the signature block left blank at
+    `stamps.PLACEMENTS["quyet_dinh"]`), text in embedded Liberation Serif."""
+    writer = PdfFileWriter()
+    regular = stamps.TextPainter(writer, stamps.font_path(stamps.FONT_REGULAR), 13, "F1")
+    bold = stamps.TextPainter(writer, stamps.font_path(stamps.FONT_BOLD), 13, "F2")
+    small = stamps.TextPainter(writer, stamps.font_path(stamps.FONT_REGULAR), 11, "F3")
+    ops = [b"0 0 0 rg"]
+
+    def put(p, text, x, y, **kw):
+        ops.append(p.line(text, x, y, **kw))
+
+    put(
+        small,
+        organisation.replace("UBND", "Ủy ban nhân dân").upper(),
+        30,
+        790,
+        align="center",
+        width=240,
+    )
+    put(bold, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 270, 790, align="center", width=300)
+    put(bold, "Độc lập - Tự do - Hạnh phúc", 270, 772, align="center", width=300)
+    put(regular, f"Số: {number}", 40, 745, align="center", width=220)
+    put(regular, "Lâm Đồng, ngày 01 tháng 3 năm 2025", 270, 745, align="center", width=300)
+    put(bold, "QUYẾT ĐỊNH", 0, 700, align="center", width=595)
+    put(bold, subject, 0, 682, align="center", width=595)
+    put(bold, "CHỦ TỊCH ỦY BAN NHÂN DÂN TỈNH LÂM ĐỒNG", 0, 656, align="center", width=595)
+    lines = body or (
+        "Căn cứ Nghị định số 30/2020/NĐ-CP ngày 05 tháng 3 năm 2020 của Chính phủ "
+        "về công tác văn thư;",
+        "Điều 1. Công bố kèm theo Quyết định này danh mục thủ tục hành chính "
+        "trực tuyến toàn trình.",
+        "Điều 2. Quyết định này có hiệu lực kể từ ngày ký. (Văn bản mẫu — DEMO, không có giá trị.)",
+    )
+    y = 630
+    for line in lines:
+        for wrapped in regular.wrap(line, 500):
+            put(regular, wrapped, 60, y)
+            y -= 17
+    put(bold, "Nơi nhận:", 40, 590)
+    for i, line in enumerate(("- Như Điều 2;", "- Văn phòng Chính phủ;", "- Lưu: VT.")):
+        put(small, line, 40, 574 - i * 13)
+
+    fonts = generic.DictionaryObject(
+        {generic.NameObject(f"/{p.name}"): p.engine.as_resource() for p in (regular, bold, small)}
+    )
+    resources = generic.DictionaryObject({generic.NameObject("/Font"): fonts})
+    stream = generic.StreamObject(stream_data=b"\n".join(ops))
+    stream.compress()
+    page = PageObject(
+        contents=writer.add_object(stream), media_box=(0, 0, 595, 842), resources=resources
+    )
+    writer.insert_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _user(username: str):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(username=username, is_active=True).first()
+
+
+def _organisation_of(user):
+    from chinhquyenso.core import permissions
+
+    positions = permissions.active_positions(user) if user is not None else []
+    return positions[0].organisation if positions else None
+
+
+def sign_demo_decision(
+    *, pki: DemoPki, softhsm_conf: Path | None, chairman=None, clerk=None
+) -> tuple[bytes, str]:
+    """The demo Quyết định signed by the chairman (token, else PKCS#12) then by the clerk with
+    the province's seal, both B-LT. Returns (pdf, the chairman's key kind)."""
+    options = services.SignOptions(
+        timestamper=pki.timestamper(), revocation=pki.revocation, location="Lâm Đồng"
+    )
+    chairman_spec = stamps.StampSpec(
+        kind=stamps.SIGNER,
+        document_type="quyet_dinh",
+        position="TM. ỦY BAN NHÂN DÂN\nCHỦ TỊCH",
+        signer_name=pki.certs["chutich.tinh"]
+        .subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0]
+        .value,
+        signature_image=signature_png("chutich.tinh"),
+    )
+    seal_spec = stamps.StampSpec(
+        kind=stamps.ORGANISATION,
+        document_type="quyet_dinh",
+        organisation_name=ORG_TINH,
+        seal_image=seal_png("Ủy ban nhân dân tỉnh Lâm Đồng"),
+    )
+    pdf = decision_pdf()
+
+    def sign(key, spec, field_name, actor):
+        return services.sign_pdf(
+            actor=actor,
+            pdf_bytes=pdf,
+            key=key,
+            field_name=field_name,
+            level="B-LT",
+            stamp=spec,
+            options=options,
+            organisation=_organisation_of(actor),
+        )
+
+    if softhsm_conf is not None:
+        with _SofthsmKey(softhsm_conf, pki) as key:
+            pdf = sign(key, chairman_spec, "ChuTich", chairman)
+        kind = "pkcs11"
+    else:
+        log.warning(
+            "demo: SoftHSM2 is not installed; the chairman signs with his PKCS#12 file instead"
+        )
+        pdf = sign(
+            Pkcs12Key(pki.p12("chutich.tinh"), DEMO_PASSWORD), chairman_spec, "ChuTich", chairman
+        )
+        kind = "pkcs12"
+    org_key = Pkcs12Key(pki.p12("org.tinh"), DEMO_PASSWORD)
+    pdf = sign(org_key, seal_spec, "CoQuan", clerk)
+    return pdf, kind
+
+
+def load_demo_signatures(*, var_dir, use_softhsm: bool = True) -> DemoSignatures:
+    """Create (once) and load the demo signatures; see the module docstring. Safe to re-run:
+    the PKI, the token and the signed decision are reused, the trust entry is not duplicated
+    and storing the same PDF again returns the same file."""
+    var_dir = Path(var_dir)
+    pki, created = ensure_pki(var_dir)
+    with transaction.atomic():
+        ensure_trusted(pki)
+    conf = ensure_softhsm_token(var_dir, pki) if use_softhsm else None
+
+    docs = var_dir / "signed"
+    docs.mkdir(parents=True, exist_ok=True)
+    target = docs / DECISION_FILE
+    chairman, clerk = _user("chutich.tinh"), _user("vanthu.tinh")
+    kind_file = docs / (DECISION_FILE + ".key-kind")
+    if target.exists() and kind_file.exists():
+        pdf, kind = target.read_bytes(), kind_file.read_text().strip()
+    else:
+        pdf, kind = sign_demo_decision(pki=pki, softhsm_conf=conf, chairman=chairman, clerk=clerk)
+        target.write_bytes(pdf)
+        kind_file.write_text(kind)
+
+    result = DemoSignatures(
+        pki_dir=pki.directory,
+        password=DEMO_PASSWORD,
+        softhsm_token=SOFTHSM_TOKEN if conf else None,
+        chairman_key_kind=kind,
+        signed_pdf=target,
+        created_pki=created,
+    )
+    if clerk is not None:
+        from chinhquyenso.core.services.files import store_file
+
+        result.stored_files.append(
+            store_file(
+                actor=clerk,
+                uploaded=pdf,
+                name=DECISION_FILE,
+                purpose="attachment",
+                organisation=_organisation_of(clerk),
+            )
+        )
+    else:
+        log.warning("demo: user vanthu.tinh not found; the signed decision is only in %s", target)
+    return result
