@@ -187,7 +187,7 @@ def _cert(subject, key, issuer_cert, issuer_key, *, ca, days, ku, eku=None, crl=
                 [
                     x509.PolicyInformation(
                         x509.ObjectIdentifier("2.999.84.1"),  # example arc: demo only
-                        [f"Chứng thư số thử nghiệm ({DEMO_MARK})"],
+                        [x509.UserNotice(None, f"Chứng thư số thử nghiệm ({DEMO_MARK})")],
                     )
                 ]
             ),
