@@ -136,11 +136,6 @@ def test_the_result_file_is_linked(client, received, desk_officer, responsible):
     assert f'href="{reverse("core:file_download", args=[result.pk])}"' in html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core file rule: 'file.view' on the file's organisation subtree only; the unit's "
-    "specialist handling the dossier cannot read the desk's scan (see the report)",
-)
 def test_the_specialist_handling_the_dossier_downloads_its_scan(
     client, earlier, scan, desk_officer, responsible
 ):
@@ -148,3 +143,10 @@ def test_the_specialist_handling_the_dossier_downloads_its_scan(
     services.claim(actor=responsible, dossier=earlier)
     sign_in(client, responsible)
     assert download(client, scan).status_code == 200
+
+
+def test_an_official_of_another_commune_still_cannot_download_the_scan(
+    client, earlier, scan, other_commune_official
+):
+    sign_in(client, other_commune_official)
+    assert download(client, scan).status_code == 404

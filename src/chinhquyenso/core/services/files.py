@@ -417,6 +417,16 @@ def _uploaded_by(user, stored_file: StoredFile) -> bool:
     ).exists()
 
 
+# Other modules say who else may read a file they reference (e.g. everyone who may see a
+# dossier may read its scans and result). A rule is (user, stored_file) -> bool.
+_READ_RULES: list = []
+
+
+def register_read_rule(rule) -> None:
+    if rule not in _READ_RULES:
+        _READ_RULES.append(rule)
+
+
 def can_read(actor, stored_file: StoredFile) -> bool:
     """Whether `actor` may read `stored_file` (see the module docstring)."""
     if isinstance(actor, ApiKey):
@@ -429,6 +439,8 @@ def can_read(actor, stored_file: StoredFile) -> bool:
     if not getattr(actor, "is_authenticated", False) or not actor.is_active:
         return False
     if actor.is_superuser or permissions.can(actor, "file.view", stored_file):
+        return True
+    if any(rule(actor, stored_file) for rule in _READ_RULES):
         return True
     return _uploaded_by(actor, stored_file)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from chinhquyenso.demo import generator, one_stop
 from chinhquyenso.demo.plan import DEFAULT_SEED
+from chinhquyenso.signing.demo import load_demo_signatures
 
 LABELS = {
     "superuser": "quản trị gốc",
@@ -45,6 +47,7 @@ class Command(BaseCommand):
         updated = ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in report.updated.items() if n)
         unchanged = ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in report.unchanged.items() if n)
         desk = one_stop.load(seed=seed)
+        signed = load_demo_signatures(var_dir=settings.VAR_DIR)
         self.stdout.write(f"Dữ liệu mẫu đã nạp trong {report.seconds + desk.seconds:.1f} giây.")
         self.stdout.write(f"  Tạo mới: {created or 'không có'}")
         if updated:
@@ -56,6 +59,11 @@ class Command(BaseCommand):
         self.stdout.write(f"  Một cửa ({desk.seconds:.1f} giây): tạo mới {made or 'không có'}")
         if kept:
             self.stdout.write(f"  Một cửa, đã có sẵn: {kept}")
+        self.stdout.write(
+            f"  Chữ ký số mẫu: văn bản ký số {signed.signed_pdf} "
+            f"(Chủ tịch ký qua {signed.chairman_key_kind}, văn thư đóng dấu cơ quan); "
+            f"chứng thư và khóa mẫu ở {signed.pki_dir}"
+        )
         rows = [
             [a.username, a.full_name, a.role, a.organisation, a.password, a.otp]
             for a in generator.well_known_accounts()
