@@ -38,7 +38,9 @@ class ApiKeyAuth(APIKeyHeader):
 
 session_auth = OfficialSession()
 api_key_auth = ApiKeyAuth()
-AUTH = [session_auth, api_key_auth]
+# API key first: session auth enforces CSRF (a browser concern) and would refuse a system's
+# POST before its key is even looked at.
+AUTH = [api_key_auth, session_auth]
 
 
 def require(request, action: str, obj=None, *, scope: str | None = None) -> None:

@@ -504,3 +504,28 @@ def test_download_page_integrity_failure_shows_vietnamese_error(client, stored_p
     text = response.content.decode()
     assert "không được cung cấp" in text
     assert "gia mao" not in text
+
+
+def test_api_key_upload_works_with_csrf_enforced(commune_admin, commune_a, responsible):
+    """Another system posts with its key and no browser cookies: CSRF must not stand in the way,
+    while a browser session without the CSRF token is still refused."""
+    from django.test import Client
+
+    from chinhquyenso.core.services import apikeys
+
+    _, key = apikeys.create_api_key(
+        actor=commune_admin, organisation=commune_a, name="Hệ thống số hóa", scopes=["files:write"]
+    )
+    system = Client(enforce_csrf_checks=True)
+    response = system.post(
+        "/api/v1/files",
+        {"file": upload("Bản quét.pdf", make_pdf()), "purpose": "scan"},
+        HTTP_X_API_KEY=key,
+    )
+    assert response.status_code == 201, response.content
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(responsible)
+    refused = browser.post(
+        "/api/v1/files", {"file": upload("x.pdf", make_pdf("khac")), "purpose": "scan"}
+    )
+    assert refused.status_code == 403
