@@ -259,9 +259,10 @@ def test_plan_is_deterministic():
     assert len(usernames) == len(set(usernames))
 
 
-def test_load_demo_command_prints_the_accounts(loaded):
+def test_load_demo_command_prints_the_accounts(loaded, settings, tmp_path):
+    settings.VAR_DIR = tmp_path  # the demo PKI and signed document go here, not into var/
     out = io.StringIO()
-    call_command("load_demo", stdout=out)
+    call_command("load_demo", "--dossiers", "12", stdout=out)
     text = out.getvalue()
     assert "Tạo mới: không có" in text
     for username in generator.WELL_KNOWN_ACCOUNTS:

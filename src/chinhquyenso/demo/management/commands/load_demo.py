@@ -40,13 +40,19 @@ class Command(BaseCommand):
             default=DEFAULT_SEED,
             help="Hạt giống ngẫu nhiên (mặc định cố định).",
         )
+        parser.add_argument(
+            "--dossiers",
+            type=int,
+            default=one_stop.DOSSIERS,
+            help=f"Số hồ sơ một cửa mẫu (mặc định {one_stop.DOSSIERS}).",
+        )
 
-    def handle(self, *args, seed: int, **options):
+    def handle(self, *args, seed: int, dossiers: int, **options):
         report = generator.load(seed=seed)
         created = ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in report.created.items() if n)
         updated = ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in report.updated.items() if n)
         unchanged = ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in report.unchanged.items() if n)
-        desk = one_stop.load(seed=seed)
+        desk = one_stop.load(seed=seed, dossiers=dossiers)
         signed = load_demo_signatures(var_dir=settings.VAR_DIR)
         self.stdout.write(f"Dữ liệu mẫu đã nạp trong {report.seconds + desk.seconds:.1f} giây.")
         self.stdout.write(f"  Tạo mới: {created or 'không có'}")
