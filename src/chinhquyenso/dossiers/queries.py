@@ -50,6 +50,9 @@ LIST_RELATED = (
 )
 # Still being worked on (received, not finished, not waiting for the applicant's supplement).
 IN_PROGRESS = (Status.RECEIVED, Status.PROCESSING, Status.AWAITING_PAYMENT)
+# Positive list of the running statuses: `status IN (...)` can use the status indexes, where
+# `NOT (status IN FINAL)` cannot.
+NON_FINAL_STATUSES = tuple(s for s in Status if s not in FINAL_STATUSES)
 QUEUE_KINDS = ("to_handle", "due_soon", "late", "waiting_others")
 
 
@@ -132,7 +135,7 @@ def get_dossier_for(user, code: str, lock: bool = False) -> Dossier:
 
 
 def _has_active_child() -> Exists:
-    return Exists(Dossier.objects.filter(parent=OuterRef("pk")).exclude(status__in=FINAL_STATUSES))
+    return Exists(Dossier.objects.filter(parent=OuterRef("pk"), status__in=NON_FINAL_STATUSES))
 
 
 def _to_handle_q(user) -> Q:
