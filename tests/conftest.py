@@ -183,3 +183,14 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("django_db") is None:
             item.add_marker(pytest.mark.django_db)
+
+
+@pytest.fixture(scope="session")
+def require_poppler():
+    """pdftotext/pdftoppm/pdfinfo (Debian poppler-utils) read back the PDFs we produce.
+    `make test` installs them; their absence is a broken machine, not a reason to pass."""
+    import shutil
+
+    missing = [t for t in ("pdftotext", "pdftoppm", "pdfinfo") if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"Thiếu công cụ {', '.join(missing)}: apt-get install poppler-utils")

@@ -37,9 +37,7 @@ from tests.dossiers.test_forms_fixtures import (
     vn,
 )
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("pdftotext") is None, reason="poppler-utils is not installed"
-)
+pytestmark = pytest.mark.usefixtures("require_poppler")
 
 # A5 portrait: 148 × 210 mm.
 A5_POINTS = (148 / 25.4 * 72, 210 / 25.4 * 72)

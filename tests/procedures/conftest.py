@@ -23,7 +23,7 @@ def _sample_path() -> Path:
     for path in CANDIDATES:
         if path.exists():
             return path
-    pytest.skip(f"{NAME} is not available")
+    pytest.fail(f"{NAME} is missing from tests/procedures/data/")
 
 
 @pytest.fixture(scope="session")

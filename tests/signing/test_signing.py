@@ -95,7 +95,8 @@ def test_b_t_needs_a_tsa(demo_trusted, leader_key, one_page_pdf):
 @pytest.fixture(scope="session")
 def softhsm_token(pki, tmp_path_factory):
     if not (shutil.which("softhsm2-util") and shutil.which("pkcs11-tool")):
-        pytest.skip("softhsm2 / opensc not installed (apt-get install softhsm2 opensc)")
+        # `make test` installs them: their absence is a broken machine, not a reason to pass.
+        pytest.fail("softhsm2 / opensc not installed (apt-get install softhsm2 opensc)")
     base = tmp_path_factory.mktemp("softhsm")
     (base / "tokens").mkdir()
     conf = base / "softhsm2.conf"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from io import BytesIO
 
@@ -16,9 +15,7 @@ DPI = 100
 PAGE_HEIGHT = 842
 ORG_NAME = "Ủy ban nhân dân tỉnh Lâm Đồng"
 
-needs_poppler = pytest.mark.skipif(
-    not (shutil.which("pdftoppm") and shutil.which("pdftotext")), reason="poppler-utils missing"
-)
+needs_poppler = pytest.mark.usefixtures("require_poppler")
 
 
 @pytest.fixture(scope="module")
