@@ -144,3 +144,24 @@ def test_only_admins_of_the_subtree_create_keys(responsible, commune_admin, comm
         )
     with pytest.raises(PermissionDenied):
         apikeys.create_api_key(actor=commune_admin, organisation=commune_b, name="K", scopes=[])
+
+
+def test_only_the_intended_endpoints_are_public(db):
+    """Every API operation requires a session or an API key except this reviewed list: a new
+    endpoint that forgets `auth=` fails here (OpenCPS shipped unauthenticated endpoints)."""
+    from chinhquyenso.api import api
+
+    public = {
+        (method.upper(), path)
+        for path, operations in api.get_openapi_schema()["paths"].items()
+        for method, operation in operations.items()
+        if not operation.get("security")
+    }
+    assert public == {
+        ("GET", "/api/v1/ping"),
+        ("GET", "/api/v1/calendar/due"),
+        ("GET", "/api/v1/calendar/holidays"),
+        ("GET", "/api/v1/procedures"),
+        ("GET", "/api/v1/procedures/{code}"),
+        ("GET", "/api/v1/public/dossiers/{code}"),
+    }
