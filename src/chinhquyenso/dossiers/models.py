@@ -155,6 +155,8 @@ class Dossier(models.Model):
             models.Index(fields=["applicant_id_number"]),
             models.Index(fields=["status", "original_due_at"]),
             models.Index(fields=["receiving_organisation", "status"]),
+            models.Index(fields=["received_at"], name="dossier_received_at_idx"),
+            models.Index(fields=["finished_at"], name="dossier_finished_at_idx"),
         ]
 
     def __str__(self) -> str:
