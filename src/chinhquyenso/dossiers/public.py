@@ -30,11 +30,15 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import translation
 
 from chinhquyenso.core.errors import NotFound
+from chinhquyenso.core.models import Organisation
 from chinhquyenso.dossiers import timeliness
 from chinhquyenso.dossiers.models import FINAL_STATUSES, Dossier, Status
+from chinhquyenso.procedures.models import Procedure, ProcedureVersion, Process, ProcessStep
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -124,21 +128,99 @@ class PublicStatus:
         }
 
 
+# What `lookup` reads of a dossier: one narrow row by the unique code, no joins. Every field
+# `timeliness.evaluate` / `is_past_due` read is here too; loaded with `only()`, so a field
+# missing from this list costs an extra query (which the one-query test catches) rather than
+# silently taking the model default.
+LOOKUP_FIELDS = (
+    "id",
+    "code",
+    "procedure_id",
+    "procedure_version_id",
+    "receiving_organisation_id",
+    "handling_organisation_id",
+    "current_step_id",
+    "status",
+    "applicant_name",
+    "received_at",
+    "clock_started_at",
+    "due_at",
+    "original_due_at",
+    "finished_at",
+    "returned_at",
+    "clock_paused_at",
+    "paused_minutes",
+    "counted_late",
+    "supplement_count",
+)
+
+# Names by id, per process: procedure versions and process steps are never edited, and a
+# procedure's national code does not change. Cleared when any of them is saved or deleted (and
+# when a process is saved: its steps are bulk-created, without signals), so a test database
+# that reuses ids cannot serve a stale name.
+_names: dict[tuple[str, int], str] = {}
+# An organisation can be renamed: its name is kept in Django's cache for a short while only.
+ORGANISATION_NAME_TTL = 60
+
+
+def _organisation_key(pk: int) -> str:
+    return f"cqs:public-lookup:org-name:{pk}"
+
+
+def _version_names(version_id: int, procedure_id: int) -> tuple[str, str]:
+    """(procedure national code, version name)."""
+    code = _names.get(("procedure", procedure_id))
+    name = _names.get(("version", version_id))
+    if code is None or name is None:
+        name, code = ProcedureVersion.objects.filter(pk=version_id).values_list(
+            "name", "procedure__national_code"
+        )[0]
+        _names[("procedure", procedure_id)] = code
+        _names[("version", version_id)] = name
+    return code, name
+
+
+def _step_name(step_id: int) -> str:
+    name = _names.get(("step", step_id))
+    if name is None:
+        name = ProcessStep.objects.filter(pk=step_id).values_list("name", flat=True)[0]
+        _names[("step", step_id)] = name
+    return name
+
+
+def _organisation_name(pk: int) -> str:
+    key = _organisation_key(pk)
+    name = cache.get(key)
+    if name is None:
+        name = Organisation.objects.filter(pk=pk).values_list("name", flat=True)[0]
+        cache.set(key, name, timeout=ORGANISATION_NAME_TTL)
+    return name
+
+
+@receiver([post_save, post_delete], sender=ProcedureVersion)
+@receiver([post_save, post_delete], sender=Procedure)
+@receiver([post_save, post_delete], sender=ProcessStep)
+@receiver([post_save, post_delete], sender=Process)
+def _forget_names(sender, **kwargs) -> None:
+    _names.clear()
+
+
+@receiver([post_save, post_delete], sender=Organisation)
+def _forget_organisation_name(sender, instance, **kwargs) -> None:
+    cache.delete(_organisation_key(instance.pk))
+
+
 def lookup(code: str, *, now: datetime | None = None) -> PublicStatus:
     """The public view of dossier `code`; DossierNotFound when there is none (or the code is
-    malformed: same error, no hint). One query."""
+    malformed: same error, no hint). One query (the dossier row) once the names it shows are
+    cached; up to three more small ones by primary key before that."""
     normalised = normalise_code(code)
     if normalised is None:
         raise DossierNotFound(NOT_FOUND_MESSAGE)
-    dossier = (
-        Dossier.objects.select_related(
-            "procedure", "procedure_version", "receiving_organisation", "current_step"
-        )
-        .filter(code=normalised)
-        .first()
-    )
-    if dossier is None:
+    rows = list(Dossier.objects.filter(code=normalised).only(*LOOKUP_FIELDS)[:1])
+    if not rows:
         raise DossierNotFound(NOT_FOUND_MESSAGE)
+    dossier = rows[0]
     finished = dossier.status in FINAL_STATUSES
     with translation.override("vi"):
         status_name = str(Status(dossier.status).label)
@@ -147,12 +229,15 @@ def lookup(code: str, *, now: datetime | None = None) -> PublicStatus:
         else:
             result = timeliness.evaluate(dossier, now=now)
             state, state_name, state_final = result.state, result.label, result.finished
-    show_step = dossier.current_step is not None and not finished
+    show_step = dossier.current_step_id is not None and not finished
+    procedure_code, procedure_name = _version_names(
+        dossier.procedure_version_id, dossier.procedure_id
+    )
     return PublicStatus(
         code=dossier.code,
-        procedure_code=dossier.procedure.national_code,
-        procedure_name=dossier.procedure_version.name,
-        organisation_name=dossier.receiving_organisation.name,
+        procedure_code=procedure_code,
+        procedure_name=procedure_name,
+        organisation_name=_organisation_name(dossier.receiving_organisation_id),
         status=dossier.status,
         status_name=status_name,
         received_at=dossier.received_at,
@@ -161,7 +246,7 @@ def lookup(code: str, *, now: datetime | None = None) -> PublicStatus:
         timeliness=state,
         timeliness_name=state_name,
         timeliness_final=state_final,
-        current_step=dossier.current_step.name if show_step else None,
+        current_step=_step_name(dossier.current_step_id) if show_step else None,
         applicant_name_masked=mask_name(dossier.applicant_name),
     )
 
