@@ -264,7 +264,12 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "level": LOG_LEVEL}
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # Libraries that narrate every step at INFO (WeasyPrint renders each receipt PDF).
+        "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 # --- Platform.
