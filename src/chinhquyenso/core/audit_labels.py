@@ -36,6 +36,14 @@ LABELS = {
     "file.integrity_failed": pgettext_lazy("audit action", "Phát hiện tệp bị thay đổi"),
     "file.integrity_restored": pgettext_lazy("audit action", "Tệp toàn vẹn trở lại"),
     "file.repaired": pgettext_lazy("audit action", "Khôi phục tệp"),
+    # Signing certificates and the trust store (issue #4)
+    "certificate.registered": pgettext_lazy("audit action", "Đăng ký chứng thư số"),
+    "certificate.deactivated": pgettext_lazy("audit action", "Ngừng dùng chứng thư số"),
+    "certificate.expiry_warned": pgettext_lazy("audit action", "Nhắc chứng thư số sắp hết hạn"),
+    "trust.certificate_disabled": pgettext_lazy("audit action", "Tắt chứng thư trong kho tin cậy"),
+    "trust.certificate_enabled": pgettext_lazy(
+        "audit action", "Bật lại chứng thư trong kho tin cậy"
+    ),
 }
 
 

@@ -45,6 +45,10 @@ register_action("tasks.view", {Role.ADMIN})
 register_action("notification.view_log", {Role.ADMIN})
 register_action("file.upload", OFFICIAL_ROLES)
 register_action("file.view", OFFICIAL_ROLES)
+# Signing certificates (issue #4): an official registers their own; an administrator registers
+# organisations' seal certificates and officials' certificates within their subtree.
+register_action("certificate.register_own", OFFICIAL_ROLES)
+register_action("certificate.manage", {Role.ADMIN})
 
 
 def active_positions(user) -> list[Position]:
