@@ -144,3 +144,7 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+    @property
+    def holder_name(self) -> str:
+        return str(self.user) if self.user_id else str(self.organisation)
