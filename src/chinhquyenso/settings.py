@@ -282,3 +282,18 @@ CQS_TRUSTED_PROXY_COUNT = env.integer("CQS_TRUSTED_PROXY_COUNT", 0, minimum=0)
 CQS_POSTAL_BACKEND = env.string(
     "CQS_POSTAL_BACKEND", "chinhquyenso.dossiers.postal.SimulatorGateway"
 )
+
+# --- Digital signatures (issue #4, docs/cau-hinh.md). Offline is normal: fetching is opt-in.
+SIGNING_TSA_URL = env.string("SIGNING_TSA_URL", "")
+SIGNING_FETCH_REVOCATION = env.boolean("SIGNING_FETCH_REVOCATION", False)
+SIGNING_FETCH_TIMEOUT = env.integer("SIGNING_FETCH_TIMEOUT", 10, minimum=1)
+
+# --- Organisation seals on the forms the server issues (signing/seal.py, docs/cau-hinh.md).
+# Empty: VAR_DIR/pki/seals. PKCS#11 (HSM): library, token label and a file holding the PIN.
+SIGNING_SEAL_DIR = env.string("SIGNING_SEAL_DIR", "")
+SIGNING_SEAL_PKCS11_LIB = env.string("SIGNING_SEAL_PKCS11_LIB", "")
+SIGNING_SEAL_TOKEN = env.string("SIGNING_SEAL_TOKEN", "")
+SIGNING_SEAL_PIN_FILE = env.string("SIGNING_SEAL_PIN_FILE", "")
+# Officials' USB token / HSM for "Ký số kết quả" (key label = the official's user name).
+SIGNING_PKCS11_LIB = env.string("SIGNING_PKCS11_LIB", "")
+SIGNING_PKCS11_TOKEN = env.string("SIGNING_PKCS11_TOKEN", "")

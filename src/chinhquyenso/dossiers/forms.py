@@ -240,6 +240,56 @@ class ReturnResultForm(ActionForm):
     )
 
 
+KEY_SOURCES = [
+    ("pkcs12", _("Tệp chứng thư số (PKCS#12: .p12, .pfx)")),
+    ("token", _("Thiết bị ký (USB token)")),
+]
+MAX_P12_BYTES = 256 * 1024
+
+
+class SignResultForm(ActionForm):
+    """The signer's key for "Ký số kết quả": a PKCS#12 file and its password, or the PIN of the
+    configured USB token. Neither the password nor the PIN is ever shown again or stored."""
+
+    source = forms.ChoiceField(
+        label=_("Khóa ký"), choices=KEY_SOURCES, initial="pkcs12", widget=forms.RadioSelect
+    )
+    p12 = forms.FileField(label=_("Tệp chứng thư số (.p12, .pfx)"), required=False)
+    password = forms.CharField(
+        label=_("Mật khẩu tệp chứng thư số"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+    pin = forms.CharField(
+        label=_("Mã PIN thiết bị ký"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, token: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not token:
+            self.fields["source"].choices = KEY_SOURCES[:1]
+            del self.fields["pin"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("source") == "token":
+            if not data.get("pin"):
+                self.add_error("pin", _("Nhập mã PIN của thiết bị ký."))
+            return data
+        upload = data.get("p12")
+        if not upload:
+            self.add_error("p12", _("Chọn tệp chứng thư số (.p12, .pfx)."))
+        elif upload.size > MAX_P12_BYTES:
+            self.add_error("p12", _("Tệp chứng thư số quá lớn (tối đa 256 KB)."))
+        if not data.get("password"):
+            self.add_error("password", _("Nhập mật khẩu của tệp chứng thư số."))
+        return data
+
+
 # --- Supervision, register, kiosk -----------------------------------------------------------
 
 

@@ -19,6 +19,10 @@ WeasyPrint is given a URL fetcher that only accepts `data:` URIs: a form body (e
 can never make the server fetch a URL.
 
 The template context (what a body may use) is built by `form_context`; see its docstring.
+
+`issue_form` is what the organisation hands out: the printed form sealed with the receiving
+organisation's seal (`signing.seal`, issue #4), or, without a seal, unsigned with "Chưa ký số"
+printed in the bottom margin of page 1.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from chinhquyenso.dossiers.models import (
     Status,
     Timeliness,
 )
+from chinhquyenso.signing import seal as seal_module
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -398,12 +403,23 @@ def render_html(*, dossier: Dossier, purpose: str, extra: dict[str, Any] | None 
     return _compiled(template.body).render(context)
 
 
-def html_to_pdf(html: str) -> bytes:
-    """HTML to PDF with WeasyPrint; only `data:` URIs may be loaded."""
-    from weasyprint import HTML, URLFetcher  # heavy import: only when a form is printed
+# Printed in the bottom margin of page 1 of a form issued without the organisation's seal,
+# where a sealed form carries the seal's mark (signing/seal.py `A5_MARK_BOX`).
+UNSIGNED_NOTE = "Chưa ký số"
+_UNSIGNED_CSS = (
+    "@page :first { @bottom-left { content: '" + UNSIGNED_NOTE + "'; font-size: 7pt; "
+    "color: #555; font-style: italic; } }"
+)
+
+
+def html_to_pdf(html: str, *, unsigned_note: bool = False) -> bytes:
+    """HTML to PDF with WeasyPrint; only `data:` URIs may be loaded. `unsigned_note`: print
+    "Chưa ký số" in the bottom margin of page 1."""
+    from weasyprint import CSS, HTML, URLFetcher  # heavy import: only when a form is printed
 
     fetcher = URLFetcher(allowed_protocols={"data"})
-    return HTML(string=html, url_fetcher=fetcher, base_url=None).write_pdf()
+    stylesheets = [CSS(string=_UNSIGNED_CSS)] if unsigned_note else None
+    return HTML(string=html, url_fetcher=fetcher, base_url=None).write_pdf(stylesheets=stylesheets)
 
 
 def render_form(*, dossier: Dossier, purpose: str, extra: dict[str, Any] | None = None) -> bytes:
@@ -414,8 +430,57 @@ def render_form(*, dossier: Dossier, purpose: str, extra: dict[str, Any] | None 
     Permission is the caller's business (the dossier services print for whoever may see the
     dossier); this function only reads.
     """
+    _check_applicable(dossier, purpose)
+    return html_to_pdf(render_html(dossier=dossier, purpose=purpose, extra=extra))
+
+
+def _check_applicable(dossier: Dossier, purpose: str) -> None:
     if purpose == FormPurpose.RECEIPT and dossier.received_at is None:
         raise ValidationFailed(
             "Hồ sơ chưa được tiếp nhận nên không có giấy tiếp nhận.", code="form_not_applicable"
         )
-    return html_to_pdf(render_html(dossier=dossier, purpose=purpose, extra=extra))
+
+
+@dataclass(frozen=True)
+class IssuedForm:
+    """A form as the organisation issues it: sealed (`sealed` says with what) or not."""
+
+    pdf: bytes
+    purpose: str
+    sealed: seal_module.Sealed | None
+
+    @property
+    def signed(self) -> bool:
+        return self.sealed is not None
+
+
+def form_title(purpose: str) -> str:
+    """ "Mẫu 01: Giấy tiếp nhận hồ sơ và hẹn trả kết quả" in the active set, or the purpose."""
+    try:
+        template = formsets.form_template(purpose)
+    except ValidationFailed:
+        return FormPurpose(purpose).label if purpose in FormPurpose.values else purpose
+    return f"Mẫu {template.number}: {template.title}"
+
+
+def issue_form(
+    *, dossier: Dossier, purpose: str, extra: dict[str, Any] | None = None
+) -> IssuedForm:
+    """Print form `purpose` and seal it with the receiving organisation's seal
+    (`signing.seal`, Decree 30/2020 Annex I; issue #4). Without a usable seal the form is
+    issued unsigned and prints "Chưa ký số" (the reason is logged by the seal module).
+    Same errors as `render_form`."""
+    organisation = dossier.receiving_organisation
+    if seal_module.has_seal(organisation):
+        pdf = render_form(dossier=dossier, purpose=purpose, extra=extra)
+        sealed = seal_module.seal(
+            organisation=organisation,
+            pdf_bytes=pdf,
+            purpose=f"{purpose} {dossier.code}",
+            title=f"{form_title(purpose)} — {dossier.code}",
+        )
+        if sealed is not None:
+            return IssuedForm(pdf=sealed.pdf, purpose=purpose, sealed=sealed)
+    _check_applicable(dossier, purpose)
+    html = render_html(dossier=dossier, purpose=purpose, extra=extra)
+    return IssuedForm(pdf=html_to_pdf(html, unsigned_note=True), purpose=purpose, sealed=None)

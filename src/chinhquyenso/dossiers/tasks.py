@@ -5,7 +5,9 @@ state, are safe to run twice, and only call services).
 và hẹn trả kết quả") is printed to PDF and stored once, right after a dossier is received, so
 the desk can hand it over (or the portal offer it) without waiting for WeasyPrint. The dossier
 has no field for it: the stored file is recorded in the audit entry `dossier.receipt_rendered`
-(file id and sha256), and a second run finds that entry and does nothing.
+(file id and sha256), and a second run finds that entry and does nothing. The receipt is sealed
+with the receiving organisation's seal when one is configured (`forms_pdf.issue_form`, issue #4);
+the entry says whether (`signed`) and with which certificate.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def _printer(dossier):
 
 def store_receipt(*, dossier_id: int) -> str:
     """Render and store Form 01 for one dossier; returns what happened."""
-    from chinhquyenso.dossiers.forms_pdf import render_form
+    from chinhquyenso.dossiers.forms_pdf import issue_form
     from chinhquyenso.dossiers.models import Dossier, FormPurpose
 
     dossier = (
@@ -93,11 +95,12 @@ def store_receipt(*, dossier_id: int) -> str:
     actor = _printer(dossier)
     if actor is None:
         raise PermanentFailure(f"Không có công chức một cửa để lưu giấy tiếp nhận {dossier.code}.")
-    pdf = render_form(dossier=dossier, purpose=FormPurpose.RECEIPT)
+    issued = issue_form(dossier=dossier, purpose=FormPurpose.RECEIPT)
+    sealed = issued.sealed
     with transaction.atomic():
         stored = file_service.store_file(
             actor=actor,
-            uploaded=pdf,
+            uploaded=issued.pdf,
             name=f"giay-tiep-nhan-{dossier.code}.pdf",
             purpose=FORM_PURPOSE,
             organisation=dossier.receiving_organisation,
@@ -113,6 +116,18 @@ def store_receipt(*, dossier_id: int) -> str:
                 "sha256": stored.sha256,
                 "size": stored.size,
                 "form": FormPurpose.RECEIPT.value,
+                # Issue #4: sealed with the organisation's seal, or issued unsigned.
+                "signed": sealed is not None,
+                **(
+                    {
+                        "seal_organisation": sealed.organisation.name,
+                        "seal_certificate": sealed.certificate_subject,
+                        "seal_serial": sealed.certificate_serial,
+                        "level": sealed.level,
+                    }
+                    if sealed is not None
+                    else {}
+                ),
             },
         )
     return "rendered"

@@ -8,7 +8,8 @@ transition against the explicit map in `_common.TRANSITIONS` (ValidationFailed
 Sub-modules: `intake` (receive, online submission, acceptance, refusal), `checks` (applicant,
 checklist, files, fees), `codes` (dossier codes), `routing` (claim,
 assign, forward, send back, approve, transfer, return to the desk), `clock_stops` (supplement,
-payment, apology), `closing` (stop, withdraw, return the result), `deadlines` (due dates).
+payment, apology), `closing` (stop, withdraw, return the result), `results` (sign the
+result), `deadlines` (due dates).
 """
 
 from chinhquyenso.dossiers.services._common import ACTIONS, TRANSITIONS
@@ -28,6 +29,7 @@ from chinhquyenso.dossiers.services.intake import (
     submit_online,
 )
 from chinhquyenso.dossiers.services.rating import rate_dossier as rate_dossier
+from chinhquyenso.dossiers.services.results import sign_result
 from chinhquyenso.dossiers.services.routing import (
     approve,
     assign,
@@ -56,6 +58,7 @@ __all__ = [
     "return_result",
     "return_to_desk",
     "send_back",
+    "sign_result",
     "stop",
     "submit_online",
     "transfer",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from chinhquyenso.core import errors, permissions
 from chinhquyenso.core.models import Organisation, Position, User
 from chinhquyenso.core.services import files as file_service
-from chinhquyenso.dossiers import events, forms_pdf, formsets, queries, services, timeliness
+from chinhquyenso.dossiers import events, forms_pdf, formsets, queries, services, tasks, timeliness
 from chinhquyenso.dossiers import forms as f
 from chinhquyenso.dossiers.models import (
     Dossier,
@@ -32,9 +33,11 @@ from chinhquyenso.dossiers.permissions import APPROVE, ASSIGN, RECEIVE, RETURN, 
 from chinhquyenso.dossiers.public import mask_name
 from chinhquyenso.dossiers.services import _common as c
 from chinhquyenso.dossiers.services import rating as rating_service
-from chinhquyenso.dossiers.services import routing
+from chinhquyenso.dossiers.services import results, routing
 from chinhquyenso.dossiers.views._common import STALE_MESSAGE, not_found, page
 from chinhquyenso.procedures.models import StepKind
+from chinhquyenso.signing import seal
+from chinhquyenso.signing.keys import Pkcs11Key, Pkcs12Key
 
 S = Status
 ROUTABLE = (S.RECEIVED, S.PROCESSING)
@@ -74,6 +77,11 @@ ACTIONS: dict[str, tuple[str, type, str]] = {
         f.ConfirmPaymentForm,
         "Đã xác nhận nộp phí, lệ phí.",
     ),
+    "sign_result": (
+        "Ký số kết quả",
+        f.SignResultForm,
+        "Đã ký số kết quả; tệp kết quả đã ký thay cho tệp chưa ký.",
+    ),
     "return_result": ("Trả kết quả", f.ReturnResultForm, "Đã trả kết quả."),
     "issue_apology": (
         "Lập phiếu xin lỗi, hẹn lại ngày trả",
@@ -84,7 +92,7 @@ ACTIONS: dict[str, tuple[str, type, str]] = {
     "stop": ("Dừng xử lý", f.ReasonForm, "Đã dừng xử lý hồ sơ."),
     "withdraw": ("Rút hồ sơ (theo đề nghị của người nộp)", f.ReasonForm, "Đã ghi nhận rút hồ sơ."),
 }
-EXTRA_LABELS = {"rated": "Đánh giá mức độ hài lòng"}
+EXTRA_LABELS = {"rated": "Đánh giá mức độ hài lòng", "result_signed": "Ký số kết quả giải quyết"}
 
 
 # --- Who may do what now ---------------------------------------------------------------------
@@ -191,6 +199,8 @@ def available_actions(user, d: Dossier, route: Route) -> list[str]:
         out.append("receive_supplement")
     if status == S.AWAITING_PAYMENT and manager:
         out.append("confirm_payment")
+    if results.may_sign_result(user, d):
+        out.append("sign_result")
     if status == S.RESOLVED and can(user, RETURN, d.receiving_organisation):
         out.append("return_result")
     if status in RUNNING and manager:
@@ -225,6 +235,8 @@ def _form(action: str, d: Dossier, route: Route, data=None, files=None):
         kwargs["organisations"] = route.transfer_orgs
     elif cls is f.AssignForm:
         kwargs["handlers"] = eligible_handlers(d.current_step) if d.current_step else []
+    elif cls is f.SignResultForm:
+        kwargs["token"] = token_configured()
     elif cls is f.SupplementRequestForm:
         kwargs["documents"] = [doc.get("name", "") for doc in d.procedure_version.documents or []]
     initial = {"expected_revision": d.revision}
@@ -308,6 +320,8 @@ def _context(request, d: Dossier, *, bound: dict | None = None, error: dict | No
         pause.kind_label = PauseKind(pause.kind).label
     personal = sees_personal_data(user, d)
     rating = Rating.objects.filter(dossier=d).first()
+    signature = results.signature_entry(d)
+    receipt = tasks.receipt_entry(d) if d.received_at is not None else None
     return {
         "dossier": d,
         "state": timeliness.evaluate(d),
@@ -328,6 +342,11 @@ def _context(request, d: Dossier, *, bound: dict | None = None, error: dict | No
         ),
         "actions": actions,
         "forms": printable_forms(d),
+        # Issue #4: whether the forms are issued sealed, and the result's signature.
+        "forms_sealed": seal.has_seal(d.receiving_organisation),
+        "receipt_signed": bool(receipt and receipt.data.get("signed")),
+        "result_signature": signature.data if signature is not None else None,
+        "result_signed_at": signature.at if signature is not None else None,
         "rating": rating,
         "rating_level": SatisfactionLevel(rating.level).label if rating else "",
         "may_rate": rating is None and rating_service.can_rate(user, d),
@@ -342,6 +361,23 @@ def detail(request, code: str):
 
 
 # --- Actions ------------------------------------------------------------------------------
+
+
+def token_configured() -> bool:
+    return bool(settings.SIGNING_PKCS11_LIB and settings.SIGNING_PKCS11_TOKEN)
+
+
+def _signing_key(user, data):
+    """The signer's key from the "Ký số kết quả" form (raises SigningKeyError, in Vietnamese,
+    for a wrong password or PIN: nothing has changed then)."""
+    if data.get("source") == "token" and token_configured():
+        return Pkcs11Key(
+            lib=settings.SIGNING_PKCS11_LIB,
+            token_label=settings.SIGNING_PKCS11_TOKEN,
+            pin=data["pin"],
+            key_label=user.username,
+        )
+    return Pkcs12Key(data["p12"].read(), data["password"])
 
 
 def _stored(user, upload):
@@ -388,6 +424,9 @@ def _run(action: str, user, d: Dossier, form, route: Route):
         return services.request_payment(**kw, reason=data["reason"])
     if action == "confirm_payment":
         return services.confirm_payment(**kw, reference=data["reference"])
+    if action == "sign_result":
+        with _signing_key(user, data) as key:
+            return services.sign_result(**kw, key=key)
     if action == "return_result":
         return services.return_result(
             **kw, method=data["method"], recipient_signature_name=data["recipient"]
@@ -454,15 +493,16 @@ def act(request, code: str, action: str):
 @page(None)
 @require_GET
 def form_pdf(request, code: str, purpose: str):
-    """Forms 01–05 as PDF for whoever may see the dossier."""
+    """Forms 01–05 as PDF for whoever may see the dossier, sealed with the receiving
+    organisation's seal when it has one (otherwise marked "Chưa ký số"; issue #4)."""
     if purpose not in FormPurpose.values or purpose == FormPurpose.REGISTER:
         raise Http404
     d = queries.get_dossier_for(request.user, code)
     try:
-        pdf = forms_pdf.render_form(dossier=d, purpose=purpose)
+        issued = forms_pdf.issue_form(dossier=d, purpose=purpose)
     except errors.ValidationFailed as exc:
         return not_found(request, exc.message)
-    response = HttpResponse(pdf, content_type="application/pdf")
+    response = HttpResponse(issued.pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{d.code}-{purpose}.pdf"'
     return response
 
