@@ -297,3 +297,9 @@ SIGNING_SEAL_PIN_FILE = env.string("SIGNING_SEAL_PIN_FILE", "")
 # Officials' USB token / HSM for "Ký số kết quả" (key label = the official's user name).
 SIGNING_PKCS11_LIB = env.string("SIGNING_PKCS11_LIB", "")
 SIGNING_PKCS11_TOKEN = env.string("SIGNING_PKCS11_TOKEN", "")
+# Remote signing (ký số từ xa, signing/remote.py): the provider's CSC v2 base URL, the Bearer
+# token it issued to this system (use SIGNING_REMOTE_TOKEN_FILE), how long a holder may take to
+# confirm on the phone.
+SIGNING_REMOTE_URL = env.string("SIGNING_REMOTE_URL", "")
+SIGNING_REMOTE_TOKEN = env.string("SIGNING_REMOTE_TOKEN", "")
+SIGNING_REMOTE_CONFIRM_SECONDS = env.integer("SIGNING_REMOTE_CONFIRM_SECONDS", 120, minimum=5)
