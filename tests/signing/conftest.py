@@ -1,15 +1,19 @@
-"""Fixtures of the signing tests: the demo PKI (generated once per session), a local TSA,
-the revocation data of the demo CAs, and sample PDFs."""
+"""Fixtures of the signing tests: the demo PKI (generated once per session) served by a local
+`pki_services` (CRL, OCSP, TSA) on 127.0.0.1, the revocation data of the demo CAs, and sample
+PDFs."""
 
 from __future__ import annotations
+
+import contextlib
 
 import pytest
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
+from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
-from chinhquyenso.signing import services
+from chinhquyenso.signing import pki_services, services
 from chinhquyenso.signing.keys import Pkcs12Key
 from chinhquyenso.signing.models import TrustKind
 from tests.signing import pki as pki_module
@@ -17,9 +21,48 @@ from tests.signing.pki import P12_PASSWORD
 from tests.signing.samples import make_pdf
 
 
+class LocalPkiServer:
+    """The session's PKI services on 127.0.0.1 (ephemeral port, fixed for the session so the
+    URLs in the certificates stay right). `offline()` stops it for a while: the CA unreachable."""
+
+    def __init__(self):
+        self.app = None
+        self.running = pki_services.start_in_thread(self._dispatch)
+        self.port = self.running.port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _dispatch(self, environ, start_response):
+        return self.app(environ, start_response)
+
+    def stop(self) -> None:
+        if self.running is not None:
+            self.running.stop()
+            self.running = None
+
+    @contextlib.contextmanager
+    def offline(self):
+        self.stop()
+        try:
+            yield
+        finally:
+            self.running = pki_services.start_in_thread(self._dispatch, port=self.port)
+
+
 @pytest.fixture(scope="session")
-def pki(tmp_path_factory):
-    return pki_module.build(tmp_path_factory.mktemp("pki"))
+def pki_server():
+    server = LocalPkiServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory, pki_server):
+    built = pki_module.build(tmp_path_factory.mktemp("pki"), base_url=pki_server.url)
+    pki_server.app = built.services
+    return built
 
 
 def asn1_cert(identity) -> asn1_x509.Certificate:
@@ -28,6 +71,13 @@ def asn1_cert(identity) -> asn1_x509.Certificate:
 
 @pytest.fixture(scope="session")
 def timestamper(pki):
+    """The local TSA over HTTP (RFC 3161), as production uses settings.SIGNING_TSA_URL."""
+    return HTTPTimeStamper(f"{pki.base_url}/tsa")
+
+
+@pytest.fixture(scope="session")
+def dummy_timestamper(pki):
+    """The same TSA key in process, where no HTTP is wanted."""
     tsa = pki["tsa"]
     key_der = tsa.key.private_bytes(
         serialization.Encoding.DER,

@@ -1,10 +1,16 @@
-"""A demo PKI generated at test time with `cryptography` (no network, no fixed files).
+"""A demo PKI generated at test time with `cryptography` (no fixed files), served locally.
 
 Demo root CA → demo issuing CA → leader, organisation, revoked, expired and no-key-usage
-end-entity certificates; a time-stamp authority under the issuing CA; CRLs of the root (for the
-issuing CA) and of the issuing CA (listing the revoked certificate); and a second, unrelated CA
-with its own signer (for PDFs "signed elsewhere"). Everything is written once per test session
-to a temporary directory: PEM/DER certificates, unencrypted PEM keys and PKCS#12 files.
+end-entity certificates; a time-stamp authority and a delegated OCSP responder under the issuing
+CA; CRLs of the root (for the issuing CA) and of the issuing CA (listing the revoked
+certificate); and a second, unrelated CA with its own signer (for PDFs "signed elsewhere").
+Everything is written once per test session to a temporary directory: PEM/DER certificates,
+unencrypted PEM keys and PKCS#12 files.
+
+The certificates name the CRL (`<base>/crl/<ca>.crl`) and OCSP (`<base>/ocsp`) URLs of the
+`pki_services` application returned in `TestPKI.services`, which conftest serves on 127.0.0.1
+(the base URL is known before the certificates are made). The CA's revocation list lives in
+that application: `pki.services.authority("issuing").revoke(serial)` revokes for real.
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+
+from chinhquyenso.signing import pki_services
 
 P12_PASSWORD = "Mat-khau-P12-thu-nghiem"
-CRL_BASE = "http://pki.cqs-demo.invalid/crl"
 
 
 @dataclass
@@ -47,6 +54,9 @@ class TestPKI:
     directory: Path
     ids: dict[str, Identity] = field(default_factory=dict)
     crls: dict[str, bytes] = field(default_factory=dict)  # DER
+    base_url: str = ""
+    services: pki_services.PkiServices | None = None
+    tsa: pki_services.TimeStampAuthority | None = None
 
     def __getitem__(self, name: str) -> Identity:
         return self.ids[name]
@@ -93,6 +103,8 @@ def _issue(
     key_usage: x509.KeyUsage | None,
     eku: list | None = None,
     crl_url: str | None = None,
+    ocsp_url: str | None = None,
+    extra: tuple = (),
 ) -> x509.Certificate:
     builder = (
         x509.CertificateBuilder()
@@ -127,29 +139,21 @@ def _issue(
             ),
             critical=False,
         )
-    return builder.sign(issuer_key or key, hashes.SHA256())
-
-
-def _crl(issuer: Identity, revoked: list[x509.Certificate], now: dt.datetime) -> bytes:
-    builder = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(issuer.cert.subject)
-        .last_update(now - dt.timedelta(hours=1))
-        .next_update(now + dt.timedelta(days=30))
-        .add_extension(x509.CRLNumber(1), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
+    if ocsp_url:
+        builder = builder.add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.OCSP,
+                        x509.UniformResourceIdentifier(ocsp_url),
+                    )
+                ]
+            ),
             critical=False,
         )
-    )
-    for cert in revoked:
-        builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder()
-            .serial_number(cert.serial_number)
-            .revocation_date(now - dt.timedelta(days=1))
-            .build()
-        )
-    return builder.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    for extension in extra:
+        builder = builder.add_extension(extension, critical=False)
+    return builder.sign(issuer_key or key, hashes.SHA256())
 
 
 def _save(directory: Path, name: str, cert, key, chain=(), p12=True) -> Identity:
@@ -178,12 +182,14 @@ def _save(directory: Path, name: str, cert, key, chain=(), p12=True) -> Identity
     return Identity(name, cert, key, cert_path, key_path, p12_path)
 
 
-def build(directory: Path) -> TestPKI:
+def build(directory: Path, base_url: str = "http://127.0.0.1:9") -> TestPKI:
+    """The PKI, its certificates naming `base_url` (where conftest serves `pki.services`)."""
     directory.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     long_ago = now - dt.timedelta(days=365)
     later = now + dt.timedelta(days=3 * 365)
-    pki = TestPKI(directory)
+    pki = TestPKI(directory, base_url=base_url)
+    crl_base, ocsp_url = f"{base_url}/crl", f"{base_url}/ocsp"
     demo = "Hệ thống Chính quyền số (DEMO)"
 
     root_key = _key()
@@ -209,11 +215,12 @@ def build(directory: Path) -> TestPKI:
         not_before=long_ago,
         not_after=later,
         key_usage=_ku(key_cert_sign=True, crl_sign=True),
-        crl_url=f"{CRL_BASE}/root.crl",
+        crl_url=f"{crl_base}/root.crl",
+        ocsp_url=ocsp_url,
     )
     ca = pki.ids["issuing"] = _save(directory, "issuing", ca_cert, ca_key, p12=False)
 
-    def end_entity(name, cn, org, *, ku=None, eku=None, nb=None, na=None):
+    def end_entity(name, cn, org, *, ku=None, eku=None, nb=None, na=None, extra=(), ocsp=True):
         key = _key()
         cert = _issue(
             subject=_name(cn, org),
@@ -227,7 +234,9 @@ def build(directory: Path) -> TestPKI:
             if ku is not None
             else _ku(digital_signature=True, content_commitment=True),
             eku=eku,
-            crl_url=f"{CRL_BASE}/issuing.crl",
+            crl_url=f"{crl_base}/issuing.crl",
+            ocsp_url=ocsp_url if ocsp else None,
+            extra=extra,
         )
         pki.ids[name] = _save(directory, name, cert, key, chain=[ca_cert, root_cert])
         return pki.ids[name]
@@ -246,8 +255,34 @@ def build(directory: Path) -> TestPKI:
         eku=[ExtendedKeyUsageOID.TIME_STAMPING],
     )
 
-    pki.crls["root"] = _crl(root, [], now)
-    pki.crls["issuing"] = _crl(ca, [revoked.cert], now)
+    # RFC 6960 §4.2.2.2: a delegated responder, certified by the CA for OCSP signing only.
+    responder = end_entity(
+        "ocsp_responder",
+        "CQS Demo OCSP Responder (DEMO)",
+        demo,
+        ku=_ku(digital_signature=True),
+        eku=[ExtendedKeyUsageOID.OCSP_SIGNING],
+        extra=(pki_services.ocsp_nocheck_extension(),),
+        ocsp=False,
+    )
+
+    root_ca = pki_services.Authority(
+        slug="root", cert=root.cert, key=root.key, issued={ca.cert.serial_number}
+    )
+    issuing_ca = pki_services.Authority(
+        slug="issuing",
+        cert=ca.cert,
+        key=ca.key,
+        issued={i.cert.serial_number for n, i in pki.ids.items() if n not in ("root", "issuing")},
+        responder=(responder.cert, responder.key),
+    )
+    issuing_ca.revoke(revoked.cert.serial_number, at=now - dt.timedelta(days=1))
+    pki.tsa = pki_services.make_timestamp_authority(
+        pki["tsa"].cert, pki["tsa"].key, chain=(ca.cert, root.cert)
+    )
+    pki.services = pki_services.PkiServices([root_ca, issuing_ca], tsa=pki.tsa)
+    pki.crls["root"] = root_ca.crl(now)
+    pki.crls["issuing"] = issuing_ca.crl(now)
     for name, der in pki.crls.items():
         (directory / f"{name}.crl").write_bytes(der)
 

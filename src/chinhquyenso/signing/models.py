@@ -148,3 +148,31 @@ class Certificate(models.Model):
     @property
     def holder_name(self) -> str:
         return str(self.user) if self.user_id else str(self.organisation)
+
+
+class RevocationKind(models.TextChoices):
+    CRL = "crl", _("danh sách thu hồi (CRL)")
+    OCSP = "ocsp", _("phản hồi OCSP")
+
+
+class RevocationCacheEntry(models.Model):
+    """A CRL or OCSP response fetched from a CA, kept until its nextUpdate (issue #4: "results
+    cached with their validity"). A CRL is keyed by its URL; an OCSP response by the issuer's
+    key hash and the certificate serial. Written and read only by signing.revocation."""
+
+    kind = models.CharField(_("loại"), max_length=8, choices=RevocationKind.choices)
+    key = models.CharField(_("khóa tra cứu"), max_length=200, unique=True)
+    url = models.CharField(_("địa chỉ"), max_length=1000, blank=True)
+    issuer = models.CharField(_("khóa công khai tổ chức cấp (SHA-256)"), max_length=64, blank=True)
+    serial = models.CharField(_("số hiệu chứng thư"), max_length=80, blank=True)
+    der = models.BinaryField(_("dữ liệu (DER)"))
+    fetched_at = models.DateTimeField(_("tải lúc"))
+    this_update = models.DateTimeField(_("phát hành lúc"), null=True, blank=True)
+    next_update = models.DateTimeField(_("dùng được đến"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("thông tin thu hồi đã lưu")
+        verbose_name_plural = _("thông tin thu hồi đã lưu")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.url or self.serial}"

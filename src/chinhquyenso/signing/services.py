@@ -10,7 +10,6 @@ a password, PIN or key.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pyhanko_certvalidator import errors as cv_errors
 from chinhquyenso.core import permissions
 from chinhquyenso.core.errors import NotFound, ValidationFailed
 from chinhquyenso.core.services import audit
+from chinhquyenso.signing import revocation as revinfo
 from chinhquyenso.signing import trust, validation
 from chinhquyenso.signing.keys import SigningKey
 from chinhquyenso.signing.models import TrustedCertificate, TrustKind
@@ -61,6 +61,8 @@ class SignOptions:
     revocation: RevocationData = field(default_factory=RevocationData)
     reason: str = ""
     location: str = ""
+    # None: settings.SIGNING_FETCH_REVOCATION. False: use only `revocation` (offline signing).
+    fetch_revocation: bool | None = None
 
 
 def _default_timestamper() -> timestamps.TimeStamper | None:
@@ -104,11 +106,13 @@ def _check_certificate(key: SigningKey, level: str, revocation: RevocationData, 
         crls=[asn1_crl.CertificateList.load(c) for c in revocation.crls],
         ocsps=[asn1_ocsp.OCSPResponse.load(o) for o in revocation.ocsps],
         allow_fetching=vc_fetch,
+        # CRLs/OCSP responses named by the certificates, through the cache (revocation.py).
+        fetcher_backend=revinfo.fetcher_backend() if vc_fetch else None,
         revocation_mode="hard-fail" if level == "B-LT" else "soft-fail",
     )
     validator = CertificateValidator(cert, validation_context=vc)
     try:
-        asyncio.run(validator.async_validate_path())
+        revinfo.run(validator.async_validate_path, vc)
     except cv_errors.RevokedError as exc:
         raise SigningFailed("Chứng thư số đã bị thu hồi.", code="certificate_revoked") from exc
     except cv_errors.InsufficientRevinfoError as exc:
@@ -147,7 +151,9 @@ def sign_pdf(
         raise ValidationFailed(f"Mức chữ ký không hỗ trợ: {level}.", code="invalid_level")
     options = options or SignOptions()
     _check_pdf(pdf_bytes, field_name)
-    fetch = bool(getattr(settings, "SIGNING_FETCH_REVOCATION", False))
+    fetch = options.fetch_revocation
+    if fetch is None:
+        fetch = bool(getattr(settings, "SIGNING_FETCH_REVOCATION", False))
     vc = _check_certificate(key, level, options.revocation, fetch)
 
     timestamper = None
@@ -185,7 +191,7 @@ def sign_pdf(
     try:
         writer = IncrementalPdfFileWriter(BytesIO(pdf_bytes), strict=False)
         out = BytesIO()
-        pdf_signer.sign_pdf(writer, output=out)
+        revinfo.run(lambda: pdf_signer.async_sign_pdf(writer, output=out), vc)
     except SigningError as exc:
         log.warning("signing failed: %s", type(exc).__name__)
         raise SigningFailed("Không ký được tài liệu.", code="signing_failed") from exc

@@ -29,13 +29,14 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
 from pyhanko.sign.diff_analysis import ModificationLevel, SuspiciousModification
-from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from chinhquyenso.core.errors import ValidationFailed
+from chinhquyenso.signing import revocation as revinfo
 from chinhquyenso.signing import trust
 
 log = logging.getLogger(__name__)
@@ -164,12 +165,15 @@ def _dss_material(reader: PdfFileReader):
 
 
 def _make_context(trust_set, certs, crls, ocsps, policy: Policy) -> ValidationContext:
+    fetching = policy.fetching
     return ValidationContext(
         trust_roots=list(trust_set.anchors),
         other_certs=list(trust_set.intermediates) + list(certs),
         crls=crls,
         ocsps=ocsps,
-        allow_fetching=policy.fetching,
+        allow_fetching=fetching,
+        # CRLs/OCSP responses fetched by URL go through the cache (signing/revocation.py).
+        fetcher_backend=revinfo.fetcher_backend() if fetching else None,
         revocation_mode="hard-fail" if policy.hard_fail_revocation else "soft-fail",
     )
 
@@ -191,7 +195,9 @@ def _revinfo_covers(cert: x509.Certificate, crls, ocsps) -> bool:
     return any(crl.issuer == cert.issuer for crl in crls)
 
 
-def _revocation(status, vc: ValidationContext, embedded_crls, embedded_ocsps) -> dict:
+def _revocation(
+    status, vc: ValidationContext, embedded_crls, embedded_ocsps, *, fetching: bool
+) -> dict:
     if status.revoked:
         details = status.revocation_details
         return {
@@ -216,9 +222,14 @@ def _revocation(status, vc: ValidationContext, embedded_crls, embedded_ocsps) ->
             "label": "chưa bị thu hồi",
             "source": "embedded" if embedded else "fetched",
         }
+    # Issue #4: say why — offline (fetching off) or the CA's service unreachable.
     return {
         "status": "unknown",
-        "label": "không có thông tin thu hồi (không nhúng trong tệp, không tải được)",
+        "label": "không có thông tin thu hồi: không nhúng trong tệp, không tải được từ tổ chức "
+        "cấp chứng thư"
+        if fetching
+        else "không có thông tin thu hồi: không nhúng trong tệp, hệ thống đang làm việc "
+        "ngoại tuyến (không tải thông tin thu hồi)",
     }
 
 
@@ -439,16 +450,19 @@ def validate_pdf(
             continue
         vc = _make_context(trust_set, certs, crls, ocsps, policy)
         try:
-            status = validate_pdf_signature(
-                sig,
-                signer_validation_context=vc,
-                ts_validation_context=vc,
-                key_usage_settings=SIGNING_KEY_USAGE,
+            status = revinfo.run(
+                lambda sig=sig, vc=vc: async_validate_pdf_signature(
+                    sig,
+                    signer_validation_context=vc,
+                    ts_validation_context=vc,
+                    key_usage_settings=SIGNING_KEY_USAGE,
+                ),
+                vc,
             )
         except Exception as exc:  # a malformed signature is a verdict, not a crash
             entries.append(_broken_entry(sig, exc))
             continue
-        revocation = _revocation(status, vc, crls, ocsps)
+        revocation = _revocation(status, vc, crls, ocsps, fetching=policy.fetching)
         coverage = _coverage(reader, sig, status, all_sigs, total_revisions)
         chain = (
             [describe_certificate(c) for c in reversed(list(status.validation_path))]
