@@ -14,6 +14,8 @@ NAVIGATION = [
     (_("Hồ sơ của tôi"), "dossiers:queue", "dossier.view"),
     (_("Giám sát"), "dossiers:supervision", "dossier.supervise"),
     (_("Kiểm tra chữ ký số"), "signing:validate", "signature.validate"),
+    (_("Chứng thư số"), "signing:certificates", "certificate.register_own"),
+    (_("Kho chứng thư tin cậy"), "signing:trust", "trust.manage"),
     (_("Thủ tục hành chính"), "procedures:catalogue", "procedure.view"),
     (_("Cơ quan, đơn vị"), "core:organisations", "organisation.view"),
     (_("Cán bộ"), "core:people", "person.view"),

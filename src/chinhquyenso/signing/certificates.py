@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -442,7 +443,7 @@ def status_of(cert, *, now: datetime | None = None) -> Status:
     """What the pages show about a certificate (or trusted certificate) right now."""
     now = now or timezone.now()
     days = (cert.not_after - now) / timedelta(days=1)
-    days_left = int(days) if days > 0 else 0
+    days_left = math.ceil(days) if days > 0 else 0  # 5.9 days left reads "6 days"
     if not cert.is_active:
         return Status("inactive", "Ngừng dùng", "text-bg-secondary", days_left)
     if cert.not_after <= now:
