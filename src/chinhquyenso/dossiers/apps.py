@@ -21,7 +21,15 @@ def _may_read_dossier_file(user, stored_file) -> bool:
     from django.db.models import Q
 
     from chinhquyenso.dossiers import queries
+    from chinhquyenso.dossiers.models import Status
 
+    if getattr(user, "is_applicant", False):
+        # The applicant downloads the (signed) result of their own dossier once handed over.
+        return (
+            queries.dossiers_of_applicant(user)
+            .filter(result_file=stored_file, status=Status.RETURNED)
+            .exists()
+        )
     return (
         queries.dossiers_visible_to(user)
         .filter(Q(documents__file=stored_file) | Q(result_file=stored_file))
