@@ -1,0 +1,83 @@
+"""The bulk-signing page /chu-ky-so/ky-hang-loat/: leaders sign; others may not."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from chinhquyenso.core.models import AuditEntry
+from chinhquyenso.signing import validation
+from tests.conftest import sign_in
+from tests.signing.pki import P12_PASSWORD
+from tests.signing.samples import make_pdf
+
+URL = "/chu-ky-so/ky-hang-loat/"
+
+
+def _post(client, pki, files, password=P12_PASSWORD):
+    return client.post(
+        URL,
+        {
+            "files": [SimpleUploadedFile(n, d, "application/pdf") for n, d in files],
+            "level": "B-B",
+            "reason": "Phê duyệt",
+            "key_kind": "pkcs12",
+            "p12_file": SimpleUploadedFile("chutich.p12", pki["leader"].p12_bytes),
+            "password": password,
+        },
+    )
+
+
+def test_url_name():
+    assert reverse("signing:batch") == URL
+
+
+def test_leader_signs_a_batch_and_downloads_a_zip(client, leader, demo_trusted, pki):
+    sign_in(client, leader)
+    assert client.get(URL).status_code == 200
+    files = [
+        ("to-trinh.pdf", make_pdf(1, "To trinh")),
+        ("hong.pdf", b"%PDF-1.7\nkhong phai pdf"),
+        ("quyet-dinh.pdf", make_pdf(2, "Quyet dinh")),
+    ]
+    response = _post(client, pki, files)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    names = sorted(archive.namelist())
+    assert names == ["KET-QUA.txt", "quyet-dinh-da-ky.pdf", "to-trinh-da-ky.pdf"]
+    summary = archive.read("KET-QUA.txt").decode()
+    assert "Đã ký: 2/3 tài liệu" in summary
+    assert "hong.pdf" in summary and "pdf_corrupted" in summary
+    report = validation.validate_pdf(archive.read("to-trinh-da-ky.pdf"))
+    assert report["signatures"][0]["signer"]["name"] == "Võ Minh Giang"
+    assert AuditEntry.objects.filter(action="signature.applied", actor=leader).count() == 2
+    assert P12_PASSWORD not in str(list(AuditEntry.objects.values_list("data", flat=True)))
+
+
+def test_wrong_password_signs_nothing(client, leader, demo_trusted, pki):
+    sign_in(client, leader)
+    response = _post(client, pki, [("a.pdf", make_pdf(1))], password="sai-mat-khau")
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "sai mật khẩu" in text
+    assert "sai-mat-khau" not in text
+    assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
+
+
+@pytest.mark.parametrize("persona", ["citizen", "responsible", "other_commune_official"])
+def test_others_are_forbidden(client, request, persona, demo_trusted, pki):
+    sign_in(client, request.getfixturevalue(persona))
+    assert client.get(URL).status_code == 403
+    assert _post(client, pki, [("a.pdf", make_pdf(1))]).status_code == 403
+    assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
+
+
+def test_anonymous_is_sent_to_sign_in(client, db):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert "next=" in response["Location"]
