@@ -7,7 +7,6 @@ app_name = "signing"
 urlpatterns = [
     path("kiem-tra/", views.validate_page, name="validate"),
     path("ky-hang-loat/", batch_views.batch_page, name="batch"),
-    path("ky-hang-loat/", batch_views.batch_page, name="batch"),
     path("chung-thu/", views.certificates_page, name="certificates"),
     path("chung-thu/<int:pk>/", views.certificate_detail, name="certificate_detail"),
     path(
