@@ -14,6 +14,7 @@ NAVIGATION = [
     (_("Hồ sơ của tôi"), "dossiers:queue", "dossier.view"),
     (_("Giám sát"), "dossiers:supervision", "dossier.supervise"),
     (_("Kiểm tra chữ ký số"), "signing:validate", "signature.validate"),
+    (_("Ký số hàng loạt"), "signing:batch", "signature.sign_batch"),
     (_("Chứng thư số"), "signing:certificates", "certificate.register_own"),
     (_("Kho chứng thư tin cậy"), "signing:trust", "trust.manage"),
     (_("Thủ tục hành chính"), "procedures:catalogue", "procedure.view"),

@@ -16,9 +16,14 @@ class SigningConfig(AppConfig):
         register_action("signature.sign", OFFICIAL_ROLES)
         register_action("signature.validate", OFFICIAL_ROLES)
         register_action("trust.manage", {Role.ADMIN})
+        # Signing many documents at once is for those who sign for an organisation or unit.
+        register_action("signature.sign_batch", {Role.LEADER, Role.UNIT_HEAD, Role.UNIT_DEPUTY})
         audit_labels.register(
             {
                 "signature.applied": pgettext_lazy("audit action", "Ký số tài liệu PDF"),
+                "signature.batch_signed": pgettext_lazy(
+                    "audit action", "Ký số hàng loạt tài liệu PDF"
+                ),
                 "trust.certificate_added": pgettext_lazy(
                     "audit action", "Thêm chứng thư vào kho tin cậy"
                 ),

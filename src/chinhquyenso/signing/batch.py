@@ -17,20 +17,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.translation import pgettext_lazy
 
-from chinhquyenso.core import audit_labels, permissions
+from chinhquyenso.core import permissions
 from chinhquyenso.core.errors import DomainError, ValidationFailed
-from chinhquyenso.core.models import Role
 from chinhquyenso.core.services import audit
 from chinhquyenso.signing import services
 from chinhquyenso.signing.keys import Pkcs11Key, Pkcs12Key, SigningKey, SigningKeyError
-
-# Signing many documents at once is for those who sign for their organisation or unit.
-permissions.register_action("signature.sign_batch", {Role.LEADER, Role.UNIT_HEAD, Role.UNIT_DEPUTY})
-audit_labels.register(
-    {"signature.batch_signed": pgettext_lazy("audit action", "Ký số hàng loạt tài liệu PDF")}
-)
 
 MAX_BATCH = 50
 KEY_KINDS = ("pkcs12", "pkcs11", "remote")
