@@ -81,3 +81,61 @@ def test_anonymous_is_sent_to_sign_in(client, db):
     response = client.get(URL)
     assert response.status_code == 302
     assert "next=" in response["Location"]
+
+
+# --- API: POST /api/v1/signatures/batch --------------------------------------------------------
+
+API = "/api/v1/signatures/batch"
+
+
+def _api_body(pki, files, password=P12_PASSWORD):
+    return {
+        "files": [SimpleUploadedFile(n, d, "application/pdf") for n, d in files],
+        "key_kind": "pkcs12",
+        "level": "B-B",
+        "p12_file": SimpleUploadedFile("chutich.p12", pki["leader"].p12_bytes),
+        "password": password,
+    }
+
+
+def test_api_leader_signs_a_batch(client, leader, demo_trusted, pki):
+    import base64
+
+    sign_in(client, leader)
+    files = [("a.pdf", make_pdf(1)), ("b.pdf", b"%PDF-1.7 hong")]
+    response = client.post(API, _api_body(pki, files))
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["signed"], body["failed"]) == (1, 1)
+    first, second = body["documents"]
+    signed = base64.b64decode(first["pdf_base64"])
+    assert validation.validate_pdf(signed)["signatures"][0]["signer"]["name"] == "Võ Minh Giang"
+    assert second["code"] == "pdf_corrupted" and not second["pdf_base64"]
+
+
+def test_api_wrong_password_is_a_coded_error(client, leader, demo_trusted, pki):
+    sign_in(client, leader)
+    response = client.post(API, _api_body(pki, [("a.pdf", make_pdf(1))], password="sai"))
+    assert response.status_code == 400
+    assert response.json()["code"] == "wrong_password"
+    assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
+
+
+def test_api_refuses_citizens_specialists_and_api_keys(
+    client, citizen, responsible, commune_a, commune_admin, demo_trusted, pki
+):
+    from chinhquyenso.core.services import apikeys
+
+    for person in (citizen, responsible):
+        sign_in(client, person)
+        response = client.post(API, _api_body(pki, [("a.pdf", make_pdf(1))]))
+        assert response.status_code == 403
+        client.logout()
+    _, key = apikeys.create_api_key(
+        actor=commune_admin, organisation=commune_a, name="hệ thống", scopes=["files:read"]
+    )
+    response = client.post(API, _api_body(pki, [("a.pdf", make_pdf(1))]), HTTP_X_API_KEY=key)
+    assert response.status_code == 403
+    assert response.json()["code"] == "person_required"
+    assert client.post(API, _api_body(pki, [("a.pdf", make_pdf(1))])).status_code == 401
+    assert not AuditEntry.objects.filter(action__startswith="signature.").exists()

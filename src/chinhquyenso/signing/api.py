@@ -195,3 +195,6 @@ def register_certificate(
         key_label=key_label,
     )
     return Status(201, _certificate_out(row))
+
+
+from chinhquyenso.signing import batch_api  # noqa: E402, F401 (registers POST /batch on `router`)
