@@ -317,3 +317,14 @@ def test_command_runs_the_warnings(responsible, pki, tmp_path, capsys):
     call_command("signing_expiry_warnings")
     assert "Không có chứng thư số nào" in capsys.readouterr().out
     assert Notification.objects.filter(recipient=responsible).count() == 1
+
+
+def test_background_task_runs_the_same_service(responsible, pki, tmp_path):
+    from chinhquyenso.signing import tasks
+
+    certificates.register_certificate(
+        actor=responsible, data=issue_near_expiry(pki, tmp_path, 6).read_bytes()
+    )
+    assert tasks.send_expiry_warnings.call() == "7 ngày: 1"
+    assert tasks.send_expiry_warnings.call() == "0"
+    assert Notification.objects.filter(recipient=responsible).count() == 1
