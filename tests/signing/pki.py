@@ -314,3 +314,27 @@ def build(directory: Path, base_url: str = "http://127.0.0.1:9") -> TestPKI:
         directory, "other_signer", signer_cert, signer_key, chain=[other.cert]
     )
     return pki
+
+
+def issue_signer(pki: TestPKI, name: str, cn: str, *, ocsp: bool = True) -> Identity:
+    """A new signer under the issuing CA, known to its OCSP responder (tests that revoke a
+    certificate use their own, so the session's PKI stays as it is for the others)."""
+    now = dt.datetime.now(dt.UTC)
+    ca = pki["issuing"]
+    key = _key()
+    cert = _issue(
+        subject=_name(cn, "UBND tỉnh Lâm Đồng"),
+        key=key,
+        issuer_cert=ca.cert,
+        issuer_key=ca.key,
+        ca=False,
+        not_before=now - dt.timedelta(days=30),
+        not_after=now + dt.timedelta(days=365),
+        key_usage=_ku(digital_signature=True, content_commitment=True),
+        crl_url=f"{pki.base_url}/crl/issuing.crl",
+        ocsp_url=f"{pki.base_url}/ocsp" if ocsp else None,
+    )
+    pki.services.authority("issuing").issued.add(cert.serial_number)
+    identity = _save(pki.directory, name, cert, key, chain=[ca.cert, pki["root"].cert])
+    pki.ids[name] = identity
+    return identity

@@ -143,7 +143,14 @@ class TimeStampAuthority(DummyTimeStamper):
 
 def _tsa_rejection(reason: str) -> bytes:
     status = tsp.PKIStatusInfo({"status": "rejection", "fail_info": tsp.PKIFailureInfo({reason})})
-    return tsp.TimeStampResp({"status": status}).dump()
+    return _RejectedResp({"status": status}).dump()
+
+
+class _RejectedResp(asn1_core.Sequence):
+    """TimeStampResp without a token (RFC 3161 §2.4.2: timeStampToken is OPTIONAL, while
+    asn1crypto's TimeStampResp makes it mandatory)."""
+
+    _fields = [("status", tsp.PKIStatusInfo)]
 
 
 def make_timestamp_authority(cert: x509.Certificate, key, chain=()) -> TimeStampAuthority:

@@ -174,7 +174,9 @@ def _make_context(trust_set, certs, crls, ocsps, policy: Policy) -> ValidationCo
         allow_fetching=fetching,
         # CRLs/OCSP responses fetched by URL go through the cache (signing/revocation.py).
         fetcher_backend=revinfo.fetcher_backend() if fetching else None,
-        revocation_mode="hard-fail" if policy.hard_fail_revocation else "soft-fail",
+        # Always soft-fail here: the hard-fail policy is applied in _verdict, on what is known
+        # (a missing point then reads "no revocation data", not a chain failure).
+        revocation_mode="soft-fail",
     )
 
 
@@ -379,7 +381,14 @@ def _verdict(status, coverage: dict, revocation: dict, policy: Policy) -> dict:
             )
     if revocation["status"] == "unknown" and status.trusted:
         if policy.hard_fail_revocation:
-            findings.append((FAILED, "REVOKED_NO_POE", _TRUST_REASONS["TRY_LATER"]))
+            findings.append(
+                (
+                    FAILED,
+                    "REVOKED_NO_POE",
+                    "Không có thông tin thu hồi để kiểm tra, trong khi chính sách kiểm tra "
+                    "bắt buộc phải có (không nhúng trong tệp, không tải được).",
+                )
+            )
         else:
             findings.append((INDETERMINATE, "TRY_LATER", _TRUST_REASONS["TRY_LATER"]))
 
