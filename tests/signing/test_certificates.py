@@ -328,3 +328,15 @@ def test_background_task_runs_the_same_service(responsible, pki, tmp_path):
     assert tasks.send_expiry_warnings.call() == "7 ngày: 1"
     assert tasks.send_expiry_warnings.call() == "0"
     assert Notification.objects.filter(recipient=responsible).count() == 1
+
+
+def test_status_as_time_passes(responsible, pki, tmp_path):
+    row = certificates.register_certificate(
+        actor=responsible, data=issue_near_expiry(pki, tmp_path, 45).read_bytes()
+    )
+    now = timezone.now()
+    seen = [certificates.status_of(row, now=now + dt.timedelta(days=d)).label for d in (0, 20, 46)]
+    assert seen == ["Đang dùng", "Sắp hết hạn", "Đã hết hạn"]
+    certificates.deactivate_certificate(actor=responsible, certificate_id=row.pk)
+    row.refresh_from_db()
+    assert certificates.status_of(row).label == "Ngừng dùng"

@@ -294,3 +294,28 @@ def test_api_key_needs_the_scope_and_stays_in_its_organisation(
     assert response.status_code == 403
     entry = AuditEntry.objects.filter(action="certificate.registered").order_by("pk").last()
     assert entry.actor is None and "Hệ thống văn bản" in entry.actor_label
+
+
+def test_anonymous_cannot_open_or_deactivate(client, own_cert):
+    for response in (
+        client.get(f"{LIST}{own_cert.pk}/"),
+        client.post(f"{LIST}{own_cert.pk}/ngung-dung/"),
+    ):
+        assert response.status_code == 302 and "next=" in response["Location"]
+    own_cert.refresh_from_db()
+    assert own_cert.is_active
+
+
+def test_list_queries_do_not_grow_with_rows(
+    client, commune_admin, responsible, colleague, pki, tmp_path, django_assert_max_num_queries
+):
+    sign_in(client, commune_admin)
+    certificates.register_certificate(actor=responsible, data=pki["leader"].cert_der)
+    with django_assert_max_num_queries(20) as few:
+        assert client.get(LIST).status_code == 200
+    for days, holder in ((40, responsible), (50, colleague), (60, colleague)):
+        data = issue_near_expiry(pki, tmp_path, days, name=f"Cán bộ {days}").read_bytes()
+        certificates.register_certificate(actor=holder, data=data)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(LIST).content.decode()
+    assert page.count('href="/chu-ky-so/chung-thu/') >= 4 + 1  # rows + navigation

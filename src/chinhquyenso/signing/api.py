@@ -168,6 +168,8 @@ def register_certificate(
     `certificate_key_usage`, `certificate_already_registered`.
 
     Khóa API cần phạm vi `certificates:write`."""
+    # Like @sensitive_post_parameters: error reports never show the PKCS#12 password.
+    request.sensitive_post_parameters = ["password"]
     auth = request.auth
     if isinstance(auth, ApiKey):
         require(request, "certificate.manage", scope=CERTIFICATES_WRITE)
