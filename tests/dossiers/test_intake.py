@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from chinhquyenso.core.errors import PermissionDenied, ValidationFailed
-from chinhquyenso.core.models import AuditEntry
+from chinhquyenso.core.errors import NotFound, PermissionDenied, ValidationFailed
+from chinhquyenso.core.models import AuditEntry, Role
 from chinhquyenso.dossiers import services
 from chinhquyenso.dossiers.models import (
     Dossier,
@@ -16,7 +16,13 @@ from chinhquyenso.dossiers.models import (
     Status,
     StepRun,
 )
-from chinhquyenso.procedures.models import StepKind
+from chinhquyenso.procedures.models import (
+    Procedure,
+    ProcedureVersion,
+    Process,
+    ProcessStep,
+    StepKind,
+)
 from tests.dossiers.conftest import (
     applicant,
     checklist,
@@ -160,6 +166,92 @@ def test_no_process_no_intake(clock, desk_officer, desk_unit_a):
     with pytest.raises(ValidationFailed) as exc:
         receive(desk_officer, desk_unit_a, procedure)
     assert exc.value.code == "no_process"
+
+
+def test_a_new_process_applies_to_the_next_intake(
+    clock, birth, desk_officer, desk_unit_a, unit_a, commune_a
+):
+    first = receive(desk_officer, desk_unit_a, birth.procedure)
+    assert first.process == birth.process
+    newer = make_process(
+        birth.procedure,
+        commune_a,
+        [
+            ("Tiếp nhận và kiểm tra", StepKind.RECEIVE, desk_unit_a, Role.DESK_OFFICER, 120),
+            ("Thẩm định hồ sơ", StepKind.HANDLE, unit_a, Role.SPECIALIST, 480),
+            ("Trả kết quả", StepKind.RETURN, desk_unit_a, Role.DESK_OFFICER, 60),
+        ],
+    )
+    second = receive(desk_officer, desk_unit_a, birth.procedure)
+    assert second.process == newer
+    assert second.current_step.name == "Tiếp nhận và kiểm tra"
+    assert second.step_due_at == local(2026, 3, 9, 11, 0)  # 120 working minutes
+
+
+def test_a_process_saved_by_another_server_applies_at_once(
+    clock, birth, desk_officer, desk_unit_a, commune_a
+):
+    """Another app node replaces the process: no signal reaches this one, the intake still
+    follows the current process (its id is read on every intake)."""
+    receive(desk_officer, desk_unit_a, birth.procedure)
+    Process.objects.filter(pk=birth.process.pk).update(is_current=False)
+    [newer] = Process.objects.bulk_create(
+        [Process(procedure=birth.procedure, organisation=commune_a, number=2, is_current=True)]
+    )
+    ProcessStep.objects.bulk_create(
+        [
+            ProcessStep(
+                process=newer,
+                order=1,
+                name="Tiếp nhận (quy trình mới)",
+                kind=StepKind.RECEIVE,
+                unit=desk_unit_a,
+                role=Role.DESK_OFFICER,
+                allotment_minutes=30,
+            ),
+            ProcessStep(
+                process=newer,
+                order=2,
+                name="Trả kết quả",
+                kind=StepKind.RETURN,
+                unit=desk_unit_a,
+                role=Role.DESK_OFFICER,
+                allotment_minutes=60,
+            ),
+        ]
+    )
+    d = receive(desk_officer, desk_unit_a, birth.procedure)
+    assert d.process == newer
+    assert d.current_step.name == "Tiếp nhận (quy trình mới)"
+    assert StepRun.objects.get(dossier=d).step.process == newer
+
+
+def test_a_new_procedure_version_applies_to_the_next_intake(
+    clock, birth, desk_officer, desk_unit_a
+):
+    receive(desk_officer, desk_unit_a, birth.procedure)
+    old = birth.procedure.current_version
+    [version] = ProcedureVersion.objects.bulk_create(
+        [
+            ProcedureVersion(
+                procedure=birth.procedure,
+                number=2,
+                name="Thủ tục đăng ký khai sinh (sửa đổi)",
+                processing_time=Decimal("5"),
+                processing_unit=old.processing_unit,
+                documents=old.documents,
+                fees=old.fees,
+            )
+        ]
+    )
+    Procedure.objects.filter(pk=birth.procedure.pk).update(current_version=version)
+    d = receive(desk_officer, desk_unit_a, birth.procedure.national_code)
+    assert d.procedure_version == version
+    assert d.due_at == local(2026, 3, 16, 9, 0)  # 5 working days from Monday 09:00
+    Procedure.objects.filter(pk=birth.procedure.pk).update(is_active=False)
+    with pytest.raises(NotFound) as exc:
+        receive(desk_officer, desk_unit_a, birth.procedure.national_code)
+    assert exc.value.code == "procedure_not_found"
 
 
 # --- Dossier codes ------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from chinhquyenso.dossiers.api.schemas import (
     IntakeIn,
     SupervisionOut,
 )
-from chinhquyenso.dossiers.api.serialise import detail, figures, ref, reloaded, summary
+from chinhquyenso.dossiers.api.serialise import detail, figures, ref, summary
 
 
 @router.post(
@@ -49,7 +49,8 @@ def receive(request: HttpRequest, payload: IntakeIn):
         if payload.handling_organisation_id
         else None,
     )
-    return HttpStatus(201, detail(reloaded(dossier)))
+    # Built from what the service holds in memory: nothing is read back.
+    return HttpStatus(201, detail(dossier))
 
 
 @router.get("", response=DossierListOut, auth=AUTH, summary="Hàng đợi và danh sách hồ sơ")

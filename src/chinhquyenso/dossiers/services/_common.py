@@ -321,7 +321,7 @@ def save(
         dossier.revision += 1
         update = list(dict.fromkeys([*fields, "revision", "updated_at"]))
         dossier.save(update_fields=update)
-    DossierEvent.objects.create(
+    event = DossierEvent.objects.create(
         dossier=dossier,
         at=at,
         actor=person_or_none(actor),
@@ -333,6 +333,8 @@ def save(
         comment=comment or "",
         data=data or {},
     )
+    if inserted:
+        known_related(dossier, events=[event])
     audit.record(
         action=f"dossier.{action}",
         actor=audit_actor(actor),
@@ -350,6 +352,18 @@ def save(
         },
     )
     return dossier
+
+
+def known_related(dossier: Dossier, **rows: list) -> None:
+    """Record rows a service has just written as the dossier's related sets (`documents`,
+    `events`, `step_runs`, `pauses`, `children`), the way `prefetch_related` does, so the
+    caller can show the new dossier without reading back what it wrote."""
+    cache = dossier.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, values in rows.items():
+        queryset = getattr(dossier, name).get_queryset()  # lazy: no query
+        queryset._result_cache = list(values)
+        queryset._prefetch_done = True
+        cache[name] = queryset
 
 
 def finish(dossier: Dossier, at: datetime, fields: list[str], *, actor=None, comment="") -> None:

@@ -171,7 +171,7 @@ def clean_documents(
     if not isinstance(documents, list | tuple):
         raise invalid("documents", "Danh sách giấy tờ không hợp lệ.", "invalid_documents")
     spec = list(version.documents or [])
-    by_name = {fold(d.get("name", "")): i for i, d in enumerate(spec)}
+    by_name: dict[str, int] | None = None  # folded names, built only when an item has no index
     rows: dict[int | str, DossierDocument] = {}
     for n, item in enumerate(documents, start=1):
         if not isinstance(item, dict):
@@ -185,6 +185,8 @@ def clean_documents(
                     "invalid_documents",
                 )
         else:
+            if by_name is None:
+                by_name = {fold(d.get("name", "")): i for i, d in enumerate(spec)}
             index = by_name.get(fold(item.get("name", "")))
         template = spec[index] if index is not None else {}
         name = template.get("name") or " ".join(str(item.get("name") or "").split())

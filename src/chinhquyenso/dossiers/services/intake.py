@@ -8,10 +8,13 @@ of a valid dossier, from the next working day after the cut-off (DOMAIN.md §3.5
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from chinhquyenso.core.errors import NotFound, ValidationFailed, from_django_validation
 from chinhquyenso.core.models import ApiKey, Organisation
@@ -35,31 +38,88 @@ from chinhquyenso.dossiers.services.checks import (
 )
 from chinhquyenso.dossiers.services.codes import ancestor_ids, next_code
 from chinhquyenso.procedures import queries as process_queries
-from chinhquyenso.procedures.models import Procedure, Process, ProcessStep
+from chinhquyenso.procedures.models import Procedure, ProcedureVersion, Process, ProcessStep
 
 API_SCOPE = "dossiers:write"
 
 
-def _procedure(procedure) -> tuple[Procedure, object]:
+# --- Procedure version and process: a per-process cache checked on every intake -------------
+#
+# A procedure version and a process (with its steps) are never edited: a change to the
+# catalogue makes version n+1 and moves `current_version`, a change to a process saves a new
+# current process (procedures/services). So each intake reads the procedure row and the ids of
+# the current processes (two small queries, no joins) and takes the version and the process by
+# id from this per-process cache: a new version or process is used at once by every process of
+# every node. What the cached objects hold of organisations (the handling organisation, the
+# steps' units: names and tree paths) may lag a rename or a move by CACHE_SECONDS at most;
+# saving any of these rows in this process clears the cache at once (tests reuse ids).
+CACHE_SECONDS = 60
+_CACHE_SIZE = 4096
+_versions: dict[int, ProcedureVersion] = {}
+_processes: dict[int, tuple[float, Process]] = {}
+
+
+@receiver([post_save, post_delete], sender=ProcedureVersion)
+@receiver([post_save, post_delete], sender=Process)
+@receiver([post_save, post_delete], sender=ProcessStep)
+@receiver([post_save, post_delete], sender=Organisation)
+def _forget_cached(sender, **kwargs) -> None:
+    _versions.clear()
+    _processes.clear()
+
+
+def _version(pk: int) -> ProcedureVersion:
+    version = _versions.get(pk)
+    if version is None:
+        version = ProcedureVersion.objects.get(pk=pk)
+        if len(_versions) >= _CACHE_SIZE:
+            _versions.clear()
+        _versions[pk] = version
+    return version
+
+
+def _procedure(procedure) -> tuple[Procedure, ProcedureVersion]:
     if not isinstance(procedure, Procedure):
         lookup = {"pk": procedure} if isinstance(procedure, int) else {"national_code": procedure}
-        procedure = Procedure.objects.select_related("current_version").filter(**lookup).first()
+        procedure = next(iter(Procedure.objects.filter(**lookup)[:1]), None)
     if procedure is None or not procedure.is_active or procedure.current_version_id is None:
         raise NotFound(
             "Không tìm thấy thủ tục hành chính đang áp dụng.", code="procedure_not_found"
         )
-    version = procedure.current_version
-    return procedure, version
+    if not Procedure.current_version.is_cached(procedure):
+        procedure.current_version = _version(procedure.current_version_id)
+    return procedure, procedure.current_version
+
+
+def _process(pk: int, procedure: Procedure, organisation_id: int) -> Process | None:
+    """The process `pk` with its steps (in order, with their units), from the cache when it
+    was loaded less than CACHE_SECONDS ago. Shared between requests: read it, never change it."""
+    now = time.monotonic()
+    cached = _processes.get(pk)
+    if cached is not None and now - cached[0] < CACHE_SECONDS:
+        return cached[1]
+    process = process_queries.current_process(procedure, Organisation(pk=organisation_id))
+    if process is None or process.pk != pk:  # replaced meanwhile: use it, cache nothing
+        return process
+    if len(_processes) >= _CACHE_SIZE:
+        _processes.clear()
+    _processes[pk] = (now, process)
+    return process
 
 
 def current_process(procedure: Procedure, organisation: Organisation) -> Process | None:
     """The current process of `procedure` in `organisation` or, failing that, in its nearest
-    ancestor that has one (a desk unit follows its agency's process)."""
-    for oid in reversed(ancestor_ids(organisation) or [organisation.pk]):
-        target = organisation if oid == organisation.pk else Organisation(pk=oid)
-        process = process_queries.current_process(procedure, target)
-        if process is not None:
-            return process
+    ancestor that has one (a desk unit follows its agency's process). One query for the ids,
+    the process itself from the cache (see above)."""
+    ids = ancestor_ids(organisation) or [organisation.pk]
+    current = dict(
+        Process.objects.filter(
+            procedure=procedure, organisation_id__in=ids, is_current=True
+        ).values_list("organisation_id", "pk")
+    )
+    for oid in reversed(ids):
+        if oid in current:
+            return _process(current[oid], procedure, oid)
     return None
 
 
@@ -218,6 +278,7 @@ def receive_dossier(
     DossierDocument.objects.bulk_create(docs)
     run.dossier = dossier
     run.save(force_insert=True)
+    c.known_related(dossier, documents=docs, step_runs=[run], pauses=[], children=[])
     c.save(
         dossier,
         actor=actor,
