@@ -1,6 +1,7 @@
 """The `cqs` command.
 
-cqs demo              migrate, load the demo data, serve on 127.0.0.1:8000 with a worker
+cqs demo              migrate, load the demo data, serve on 127.0.0.1:8000 with a worker and
+                      the demo PKI services (CRL, OCSP, TSA) on 127.0.0.1:8001
 cqs serve             the production web server (gunicorn) — --bind, --workers
 cqs worker            the background task worker (django-tasks database backend)
 cqs audit verify      check the audit trail's hash chain
@@ -17,6 +18,7 @@ import sys
 import time
 
 DEFAULT_BIND = "127.0.0.1:8000"
+PKI_BIND = "127.0.0.1:8001"  # the URLs in the demo certificates (signing.demo.DEMO_PKI_URL)
 
 
 def _django_setup() -> None:
@@ -57,6 +59,10 @@ def _worker_cmd() -> list[str]:
     return [sys.executable, "-m", "chinhquyenso.cli", "worker"]
 
 
+def _pki_services_cmd() -> list[str]:
+    return [sys.executable, "-m", "chinhquyenso.cli", "pki_services", "--bind", PKI_BIND]
+
+
 def _run_together(commands: list[list[str]]) -> int:
     """Start every command, stop them all when one ends or on Ctrl-C/SIGTERM."""
     procs = [subprocess.Popen(cmd) for cmd in commands]  # noqa: S603 (our own commands)
@@ -95,8 +101,15 @@ def cmd_demo(args) -> int:
     _manage("collectstatic", "--no-input", verbosity=0)
     if args.no_serve:
         return 0
+    # The web server and the worker time-stamp through the demo TSA and fetch revocation data
+    # from the demo CA (unless the environment says otherwise).
+    os.environ.setdefault("SIGNING_TSA_URL", f"http://{PKI_BIND}/tsa")
+    os.environ.setdefault("SIGNING_FETCH_REVOCATION", "true")
     print(f"» Máy chủ web: http://{args.bind}/  ·  tác vụ nền: đang chạy  ·  Ctrl-C để dừng")
-    return _run_together([_gunicorn_cmd(args.bind, args.workers), _worker_cmd()])
+    print(f"» PKI thử nghiệm (CRL, OCSP, TSA): http://{PKI_BIND}/")
+    return _run_together(
+        [_gunicorn_cmd(args.bind, args.workers), _worker_cmd(), _pki_services_cmd()]
+    )
 
 
 def cmd_serve(args) -> int:

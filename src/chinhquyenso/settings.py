@@ -269,6 +269,8 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # One INFO line per OCSP/CRL fetch step, for every certificate of every validation.
+        "pyhanko_certvalidator": {"level": "WARNING"},
     },
 }
 

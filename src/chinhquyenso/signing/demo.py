@@ -4,11 +4,16 @@
 a demo root CA and issuing CA ("DEMO — không có giá trị pháp lý" in their subjects), a demo
 time-stamp authority, and certificates for the demo leaders, clerk and organisations, as
 PKCS#12 files protected by `DEMO_PASSWORD` (the CA keys as encrypted PEM with the same
-password). Every run refreshes the demo CRLs, puts the demo root in the trust store (note
-"DEMO"), initialises a SoftHSM2 token holding the chairman's key under `var_dir/softhsm/` when
+password). The certificates name the CRL and OCSP URLs of the demo's PKI services
+(`DEMO_PKI_URL`, served by `cqs pki_services`, which `cqs demo` starts; `services()` builds that
+application from this directory). Every run refreshes the demo CRLs, puts the demo root
+in the trust store (note "DEMO"), initialises a SoftHSM2 token holding the chairman's key
+under `var_dir/softhsm/` when
 `softhsm2-util` is installed, and makes a Quyết định signed by the chairman (through the token,
 or his PKCS#12 file when SoftHSM2 is missing — logged) and then by the clerk with the
-province's seal, stored through `core.services.files.store_file`.
+province's seal, stored through `core.services.files.store_file`. The service may not be
+running while the demo loads, so that document is signed offline: the same TSA and OCSP
+responder code runs in process and its answers are embedded (B-LT).
 
 Nothing here is legally meaningful: the CAs are made up and say so in every certificate.
 """
@@ -29,19 +34,17 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asn1crypto import keys as asn1_keys
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 from django.db import transaction
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
-from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
-from chinhquyenso.signing import services, stamps
+from chinhquyenso.signing import pki_services, services, stamps
 from chinhquyenso.signing.keys import Pkcs11Key, Pkcs12Key
 from chinhquyenso.signing.models import TrustedCertificate, TrustKind
 
@@ -54,7 +57,13 @@ SOFTHSM_TOKEN = "cqs-demo"  # noqa: S105 - a token label
 SOFTHSM_PIN = "246810"  # noqa: S105 - published demo PIN
 SOFTHSM_SO_PIN = "1357911"  # noqa: S105 - published demo PIN
 DEMO_MARK = "DEMO — không có giá trị pháp lý"
-CRL_BASE = "http://pki.demo.chinhquyenso.invalid/crl"
+# Where `cqs demo` runs `cqs pki_services` (cli.PKI_BIND): baked into the demo certificates.
+DEMO_PKI_URL = "http://127.0.0.1:8001"
+CRL_BASE = f"{DEMO_PKI_URL}/crl"
+OCSP_URL = f"{DEMO_PKI_URL}/ocsp"
+TSA_URL = f"{DEMO_PKI_URL}/tsa"
+# Bumped when the certificates' content changes: an older demo PKI is then made again.
+PKI_VERSION = 2
 DECISION_FILE = "quyet-dinh-15-QD-UBND-demo.pdf"
 
 ORG_TINH = "UBND tỉnh Lâm Đồng"
@@ -102,28 +111,58 @@ class DemoPki:
     def der(self, key: str) -> bytes:
         return self.certs[key].public_bytes(serialization.Encoding.DER)
 
+    def private_key(self, key: str):
+        return serialization.load_pem_private_key(
+            self.key_pem(key), password=DEMO_PASSWORD.encode()
+        )
+
     @property
     def revocation(self) -> services.RevocationData:
-        return services.RevocationData(crls=(self.crls["root"], self.crls["issuing"]))
+        """The CRLs and, from the demo OCSP responder run in process, an OCSP response for
+        every certificate the demo CAs issued: everything a B-LT signature embeds."""
+        app = self.services()
+        requests = [("issuing", "root")] + [(name, "issuing") for name in self._issued_here()]
+        ocsps = []
+        for name, issuer in requests:
+            request = (
+                ocsp.OCSPRequestBuilder()
+                .add_certificate(self.certs[name], self.certs[issuer], hashes.SHA1())  # noqa: S303 (RFC 6960 CertID)
+                .build()
+            )
+            ocsps.append(app.ocsp_response(request.public_bytes(serialization.Encoding.DER)))
+        return services.RevocationData(
+            crls=(self.crls["root"], self.crls["issuing"]), ocsps=tuple(ocsps)
+        )
 
-    def timestamper(self) -> DummyTimeStamper:
-        """The demo TSA, in process (there is no TSA server in the demo)."""
-        tsa_key = serialization.load_pem_private_key(
-            self.key_pem("tsa"), password=DEMO_PASSWORD.encode()
+    def _issued_here(self) -> list[str]:
+        return ["tsa", *(i.key for i in IDENTITIES)]
+
+    def timestamper(self) -> pki_services.TimeStampAuthority:
+        """The demo TSA, in process (the same code `cqs pki_services` serves at TSA_URL)."""
+        return pki_services.make_timestamp_authority(
+            self.certs["tsa"],
+            self.private_key("tsa"),
+            chain=(self.certs["issuing"], self.certs["root"]),
         )
-        key_der = tsa_key.private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
+
+    def services(self) -> pki_services.PkiServices:
+        """The WSGI application of the demo CAs: CRLs, OCSP (signed by each CA) and the TSA."""
+        root = pki_services.Authority(
+            slug="root",
+            cert=self.certs["root"],
+            key=self.private_key("root"),
+            issued={self.certs["issuing"].serial_number},
+            crl_validity=dt.timedelta(days=30),
         )
-        return DummyTimeStamper(
-            tsa_cert=asn1_x509.Certificate.load(self.der("tsa")),
-            tsa_key=asn1_keys.PrivateKeyInfo.load(key_der),
-            certs_to_embed=[
-                asn1_x509.Certificate.load(self.der("issuing")),
-                asn1_x509.Certificate.load(self.der("root")),
-            ],
+        issuing = pki_services.Authority(
+            slug="issuing",
+            cert=self.certs["issuing"],
+            key=self.private_key("issuing"),
+            issued={self.certs[name].serial_number for name in self._issued_here()},
+            crl_validity=dt.timedelta(days=30),
+            ocsp_validity=dt.timedelta(days=7),
         )
+        return pki_services.PkiServices([root, issuing], tsa=self.timestamper())
 
 
 @dataclass
@@ -162,7 +201,9 @@ def _ku(**flags) -> x509.KeyUsage:
     return x509.KeyUsage(**{n: flags.get(n, False) for n in names})
 
 
-def _cert(subject, key, issuer_cert, issuer_key, *, ca, days, ku, eku=None, crl=None):
+def _cert(
+    subject, key, issuer_cert, issuer_key, *, ca, days, ku, eku=None, crl=None, ocsp_url=None
+):
     now = dt.datetime.now(dt.UTC)
     builder = (
         x509.CertificateBuilder()
@@ -200,6 +241,18 @@ def _cert(subject, key, issuer_cert, issuer_key, *, ca, days, ku, eku=None, crl=
         builder = builder.add_extension(
             x509.CRLDistributionPoints(
                 [x509.DistributionPoint([x509.UniformResourceIdentifier(crl)], None, None, None)]
+            ),
+            critical=False,
+        )
+    if ocsp_url:
+        builder = builder.add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.OCSP,
+                        x509.UniformResourceIdentifier(ocsp_url),
+                    )
+                ]
             ),
             critical=False,
         )
@@ -269,6 +322,7 @@ def _build_pki(directory: Path) -> None:
         days=8 * 365,
         ku=_ku(key_cert_sign=True, crl_sign=True),
         crl=f"{CRL_BASE}/root.crl",
+        ocsp_url=OCSP_URL,
     )
     _save(directory, "issuing", ca, ca_key)
     chain = (ca, root)
@@ -283,6 +337,7 @@ def _build_pki(directory: Path) -> None:
         ku=_ku(digital_signature=True),
         eku=[ExtendedKeyUsageOID.TIME_STAMPING],
         crl=f"{CRL_BASE}/issuing.crl",
+        ocsp_url=OCSP_URL,
     )
     _save(directory, "tsa", tsa, tsa_key, chain)
     for ident in IDENTITIES:
@@ -296,6 +351,7 @@ def _build_pki(directory: Path) -> None:
             days=3 * 365,
             ku=_ku(digital_signature=True, content_commitment=True),
             crl=f"{CRL_BASE}/issuing.crl",
+            ocsp_url=OCSP_URL,
         )
         _save(directory, ident.key, cert, key, chain)
     (directory / "README.txt").write_text(
@@ -304,7 +360,14 @@ def _build_pki(directory: Path) -> None:
         encoding="utf-8",
     )
     (directory / "manifest.json").write_text(
-        json.dumps({"identities": [i.key for i in IDENTITIES]}, ensure_ascii=False),
+        json.dumps(
+            {
+                "version": PKI_VERSION,
+                "pki_url": DEMO_PKI_URL,
+                "identities": [i.key for i in IDENTITIES],
+            },
+            ensure_ascii=False,
+        ),
         encoding="utf-8",
     )
 
@@ -327,11 +390,27 @@ def ensure_pki(var_dir: Path) -> tuple[DemoPki, bool]:
     """The demo PKI under `var_dir/pki`, created on the first call. Returns (pki, created)."""
     directory = Path(var_dir) / "pki"
     created = False
-    if not (directory / "manifest.json").exists():
+    manifest = directory / "manifest.json"
+    if manifest.exists() and _manifest_version(manifest) != PKI_VERSION:
+        # An older demo PKI (certificates without the local OCSP/CRL URLs): make it again, and
+        # forget what was made with it (the token's key, the signed decision).
+        log.info("demo PKI: %s is from an older version, creating it again", directory)
+        manifest.unlink()
+        shutil.rmtree(Path(var_dir) / "softhsm", ignore_errors=True)
+        for stale in (Path(var_dir) / "signed").glob(f"{DECISION_FILE}*"):
+            stale.unlink()
+    if not manifest.exists():
         log.info("demo PKI: creating under %s", directory)
         _build_pki(directory)
         created = True
     return _load_pki(directory), created
+
+
+def _manifest_version(path: Path) -> int:
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8")).get("version", 1))
+    except (ValueError, AttributeError):
+        return 0
 
 
 def ensure_trusted(pki: DemoPki) -> None:
@@ -606,7 +685,10 @@ def sign_demo_decision(
     """The demo Quyết định signed by the chairman (token, else PKCS#12) then by the clerk with
     the province's seal, both B-LT. Returns (pdf, the chairman's key kind)."""
     options = services.SignOptions(
-        timestamper=pki.timestamper(), revocation=pki.revocation, location="Lâm Đồng"
+        timestamper=pki.timestamper(),
+        revocation=pki.revocation,
+        location="Lâm Đồng",
+        fetch_revocation=False,  # the demo's PKI service may not be running yet: all given
     )
     chairman_spec = stamps.StampSpec(
         kind=stamps.SIGNER,
