@@ -71,6 +71,39 @@ KEY_USAGE_LABELS = {
 }
 SIGNING_USAGES = frozenset({"digital_signature", "non_repudiation"})
 
+# Distinguished name attributes (asn1crypto's names) as shown in Vietnamese; others by their name.
+NAME_LABELS = {
+    "common_name": "Tên",
+    "organization_name": "Tổ chức",
+    "organizational_unit_name": "Đơn vị",
+    "title": "Chức danh",
+    "locality_name": "Địa phương",
+    "state_or_province_name": "Tỉnh, thành phố",
+    "country_name": "Quốc gia",
+    "email_address": "Thư điện tử",
+    "serial_number": "Số sê-ri",
+    "user_id": "Mã định danh (UID)",
+}
+
+
+@dataclass(frozen=True)
+class NameView:
+    common_name: str
+    parts: tuple[tuple[str, str], ...]  # (label, value), most specific first
+
+
+def describe_name(name: x509.Name) -> NameView:
+    """A distinguished name for people: its common name and labelled parts (CN first)."""
+    parts = []
+    for key, value in reversed(list(name.native.items())):
+        values = value if isinstance(value, list) else [value]
+        label = NAME_LABELS.get(key, key)
+        parts.extend((label, str(v)) for v in values)
+    common = name.native.get("common_name") or name.human_friendly
+    if isinstance(common, list):
+        common = common[0]
+    return NameView(str(common), tuple(parts))
+
 
 # --- Reading a certificate file ----------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from asn1crypto import x509 as asn1_x509
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -78,6 +79,9 @@ def _decorate(rows, now=None):
             certificates.KEY_USAGE_LABELS.get(u, u) for u in getattr(row, "key_usage", [])
         ]
         row.is_government = row.sha256 in government
+        parsed = asn1_x509.Certificate.load(bytes(row.der))
+        row.subject_view = certificates.describe_name(parsed.subject)
+        row.issuer_view = certificates.describe_name(parsed.issuer)
     return rows
 
 
@@ -283,7 +287,7 @@ def trust_page(request):
                 _("Đã thêm %(n)d chứng thư vào kho tin cậy.") % {"n": len(rows)},
             )
             return redirect("signing:trust")
-    rows = _decorate(list(TrustedCertificate.objects.defer("der").order_by("kind", "subject")))
+    rows = _decorate(list(TrustedCertificate.objects.order_by("kind", "subject")))
     return render(
         request,
         "signing/trust.html",
