@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import shutil
+import urllib.request
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.x509 import ocsp
 
 from chinhquyenso.core.models import Role, StoredFile
-from chinhquyenso.signing import demo, validation
+from chinhquyenso.signing import demo, pki_services, validation
 from chinhquyenso.signing.keys import Pkcs12Key
 from chinhquyenso.signing.models import TrustedCertificate
 from tests.conftest import make_official
@@ -73,3 +78,47 @@ def test_without_softhsm_the_chairman_signs_with_pkcs12(db, tmp_path, caplog):
     assert result.stored_files == []  # no demo clerk in this database: file kept on disk only
     report = validation.validate_pdf(result.signed_pdf.read_bytes())
     assert report["indication"] == "passed"
+
+
+def test_demo_pki_services_answer_for_the_demo_certificates(tmp_path):
+    pki, _created = demo.ensure_pki(tmp_path)
+    chairman, issuing = pki.certs["chutich.tinh"], pki.certs["issuing"]
+    aia = chairman.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    assert [d.access_location.value for d in aia] == [demo.OCSP_URL]
+    (point,) = chairman.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    assert point.full_name[0].value == f"{demo.CRL_BASE}/issuing.crl"
+
+    running = pki_services.start_in_thread(pki.services())
+    try:
+        with urllib.request.urlopen(f"{running.url}/crl/issuing.crl", timeout=10) as resp:  # noqa: S310
+            assert resp.headers["Content-Type"] == "application/pkix-crl"
+            crl = x509.load_der_x509_crl(resp.read())
+        assert crl.issuer == issuing.subject and crl.is_signature_valid(issuing.public_key())
+        request = ocsp.OCSPRequestBuilder().add_certificate(chairman, issuing, hashes.SHA1())  # noqa: S303
+        post = urllib.request.Request(  # noqa: S310
+            f"{running.url}/ocsp",
+            data=request.build().public_bytes(serialization.Encoding.DER),
+            headers={"Content-Type": "application/ocsp-request"},
+        )
+        with urllib.request.urlopen(post, timeout=10) as resp:  # noqa: S310
+            answer = ocsp.load_der_ocsp_response(resp.read())
+    finally:
+        running.stop()
+    assert answer.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
+    assert answer.certificate_status == ocsp.OCSPCertStatus.GOOD
+    assert answer.serial_number == chairman.serial_number
+    issuing.public_key().verify(
+        answer.signature, answer.tbs_response_bytes, padding.PKCS1v15(), hashes.SHA256()
+    )
+
+
+def test_an_older_demo_pki_is_made_again(db, tmp_path):
+    first = demo.load_demo_signatures(var_dir=tmp_path, use_softhsm=False).signed_pdf.read_bytes()
+    manifest = tmp_path / "pki" / "manifest.json"
+    manifest.write_text('{"identities": []}', encoding="utf-8")  # as written before version 2
+    old_root = (tmp_path / "pki" / "root.crt").read_bytes()
+    again = demo.load_demo_signatures(var_dir=tmp_path, use_softhsm=False)
+    assert again.created_pki
+    assert (tmp_path / "pki" / "root.crt").read_bytes() != old_root
+    assert again.signed_pdf.read_bytes() != first  # signed again, with the new PKI
+    assert validation.validate_pdf(again.signed_pdf.read_bytes())["indication"] == "passed"
