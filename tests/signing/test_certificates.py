@@ -340,3 +340,38 @@ def test_status_as_time_passes(responsible, pki, tmp_path):
     certificates.deactivate_certificate(actor=responsible, certificate_id=row.pk)
     row.refresh_from_db()
     assert certificates.status_of(row).label == "Ngừng dùng"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_parallel_registrations_of_one_file_make_one_row(responsible, pki):
+    """Needs PostgreSQL (SQLite serialises writers): the unique index decides, the losers get
+    `certificate_already_registered`, never a server error."""
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks and concurrent writers")
+    data, count = pem(pki, "leader"), 6
+    barrier, lock, codes = threading.Barrier(count), threading.Lock(), []
+
+    def run():
+        try:
+            barrier.wait(timeout=30)
+            certificates.register_certificate(actor=responsible, data=data)
+            code = "ok"
+        except ValidationFailed as exc:
+            code = exc.code
+        finally:
+            connections.close_all()
+        with lock:
+            codes.append(code)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(codes) == ["certificate_already_registered"] * (count - 1) + ["ok"]
+    assert Certificate.objects.count() == 1
+    assert AuditEntry.objects.filter(action="certificate.registered").count() == 1

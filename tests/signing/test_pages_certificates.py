@@ -319,3 +319,13 @@ def test_list_queries_do_not_grow_with_rows(
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = client.get(LIST).content.decode()
     assert page.count('href="/chu-ky-so/chung-thu/') >= 4 + 1  # rows + navigation
+
+
+def test_seal_without_organisation_is_shown_on_the_field(client, commune_admin, pki):
+    sign_in(client, commune_admin)
+    response = client.post(
+        LIST, {"file": upload(pki["organisation"].cert_der), "purpose": "organisation"}
+    )
+    assert response.status_code == 400
+    assert "Chọn cơ quan, tổ chức sở hữu chứng thư." in response.content.decode()
+    assert not Certificate.objects.exists()

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from asn1crypto import pem, x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -300,8 +300,9 @@ def _resolve_holder(
 ) -> tuple[User | None, Organisation]:
     if purpose == CertificatePurpose.ORGANISATION:
         if organisation is None:
+            message = "Chọn cơ quan, tổ chức sở hữu chứng thư."
             raise ValidationFailed(
-                "Chọn cơ quan, tổ chức sở hữu chứng thư.", code="organisation_required"
+                message, code="organisation_required", details={"organisation": [message]}
             )
         _require_organisation(actor, organisation)
         return None, organisation
@@ -405,7 +406,13 @@ def register_certificate(
     row.expiry_warned_at = None
     reactivated = row.pk is not None
     row.full_clean(exclude=["registered_by", "deactivated_by", "key_usage"])
-    row.save()
+    try:
+        with transaction.atomic():  # a concurrent registration of the same file loses here
+            row.save()
+    except IntegrityError as exc:
+        raise ValidationFailed(
+            "Chứng thư số này đã được đăng ký.", code="certificate_already_registered"
+        ) from exc
     audit.record(
         action=REGISTERED,
         actor=actor,

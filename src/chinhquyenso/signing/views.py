@@ -178,14 +178,16 @@ def certificates_page(request):
     form = CertificateForm(request.POST or None, request.FILES or None, user=user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        purpose = data.get("purpose") or CertificatePurpose.PERSONAL
+        seal = purpose == CertificatePurpose.ORGANISATION
         try:
             row = certificates.register_certificate(
                 actor=user,
                 data=data["file"].read(),
                 password=data["password"] or None,
-                purpose=data.get("purpose") or CertificatePurpose.PERSONAL,
-                holder_user=data.get("holder"),
-                organisation=data.get("organisation"),
+                purpose=purpose,
+                holder_user=None if seal else data.get("holder"),
+                organisation=data.get("organisation") if seal else None,
                 key_storage=data["key_storage"],
                 token_label=data["token_label"],
                 key_label=data["key_label"],
