@@ -8,11 +8,19 @@ the test PKI (tests/signing/pki.py), puts its root in the trust store, and for a
 
 * sign_pdf()      our service: PDF checks, certificate checks (validity, key usage, chain to the
                   trust store), pyHanko signing, audit entry in a transaction;
-* pyHanko direct  PdfSigner.sign_pdf with the same signer and metadata, nothing else;
+* pyHanko direct  PdfSigner.sign_pdf with pyHanko's own SimpleSigner on the same PKCS#12 file
+                  and the same metadata, nothing else;
 * validate_pdf()  our report (trust store read, DSS, difference analysis, verdict);
 * pyHanko direct  validate_pdf_signature with a ValidationContext on the same roots.
 
 Prints rates and the ratio ours / pyHanko (the issue asks ≥ 0.8). Best of several rounds.
+
+Then, same run, 1-page PDFs at B-B, sign_pdf() with each key holder next to pyHanko direct on
+the PKCS#12 key: the PKCS#12 key, a PKCS#11 key on a SoftHSM2 token (initialised in the
+temporary directory; skipped with a note when softhsm2-util is missing) and a remote key (the
+remote-signing simulator on 127.0.0.1, auto-confirm, one authorisation per round), and the time
+to open each key (PIN entry / authorisation). Finally sign_batch() of 20 documents per holder,
+key opening included: what a leader waits for.
 """
 
 from __future__ import annotations
@@ -88,12 +96,17 @@ def run(seconds: float, var_dir: Path) -> None:
     root = asn1_x509.Certificate.load(pki["root"].cert_der)
     issuing = asn1_x509.Certificate.load(pki["issuing"].cert_der)
 
+    # pyHanko as shipped (its SimpleSigner, which re-parses the key for every signature).
+    plain_signer = signers.SimpleSigner.load_pkcs12_data(
+        pki["leader"].p12_bytes, other_certs=(), passphrase=pki_module.P12_PASSWORD.encode()
+    )
+
     def direct_sign(pdf: bytes) -> bytes:
         meta = signers.PdfSignatureMetadata(
             field_name="ChuKy", subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256"
         )
         out = BytesIO()
-        signers.PdfSigner(meta, key.signer).sign_pdf(
+        signers.PdfSigner(meta, plain_signer).sign_pdf(
             IncrementalPdfFileWriter(BytesIO(pdf), strict=False), output=out
         )
         return out.getvalue()
@@ -126,6 +139,133 @@ def run(seconds: float, var_dir: Path) -> None:
         ours = rate(lambda s=signed: validation.validate_pdf(s), seconds)
         direct = rate(lambda s=signed: direct_validate(s), seconds)
         print(f"{f'validate, {pages} page(s)':28}{ours:10.1f}{direct:12.1f}{ours / direct:8.2f}")
+    key_holders(var_dir, pki, direct_sign)
+
+
+def timed(func, count: int, repeats: int = 3) -> float:
+    """Best of `repeats` rounds of `count` calls; returns calls per second."""
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(count):
+            func()
+        best = max(best, count / (time.perf_counter() - start))
+    return best
+
+
+def softhsm_conf(var_dir: Path, pki) -> Path | None:
+    import subprocess
+
+    if not (shutil.which("softhsm2-util") and shutil.which("pkcs11-tool")):
+        return None
+    base = var_dir / "softhsm"
+    (base / "tokens").mkdir(parents=True)
+    conf = base / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\n")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    der = base / "leader.der"
+    der.write_bytes(pki["leader"].cert_der)
+    for args in (
+        ["softhsm2-util", "--init-token", "--free", "--label", "bench", "--pin", "1234",
+         "--so-pin", "5678"],
+        ["softhsm2-util", "--import", str(pki["leader"].key_path), "--token", "bench",
+         "--label", "leader", "--id", "01", "--pin", "1234"],
+        ["pkcs11-tool", "--module", SOFTHSM_LIB, "--token-label", "bench", "--login", "--pin",
+         "1234", "--write-object", str(der), "--type", "cert", "--label", "leader", "--id", "01"],
+    ):  # fmt: skip
+        subprocess.run(args, check=True, capture_output=True, timeout=60)  # noqa: S603
+    return conf
+
+
+SOFTHSM_LIB = "/usr/lib/softhsm/libsofthsm2.so"
+COUNT = 20
+
+
+def key_holders(var_dir: Path, pki, direct_sign) -> None:
+    import threading
+
+    from cryptography.hazmat.primitives import serialization
+
+    from chinhquyenso.signing import batch, services
+    from chinhquyenso.signing.keys import Pkcs11Key, Pkcs12Key
+    from chinhquyenso.signing.remote import RemoteKey, RemoteService
+    from chinhquyenso.signing.remote_simulator import Simulator, make_simulator_server
+    from tests.signing import pki as pki_module
+    from tests.signing.samples import make_pdf
+
+    pdf = make_pdf(1)
+    chain = (pki["issuing"].cert_der,)
+    # The simulator holds the leader's key for user "bench".
+    keys = var_dir / "remote"
+    keys.mkdir()
+    (keys / "bench.p12").write_bytes(pki["leader"].p12_bytes)
+    (keys / "bench.pem").write_bytes(
+        b"".join(
+            pki[n].cert.public_bytes(serialization.Encoding.PEM)
+            for n in ("leader", "issuing", "root")
+        )
+    )
+    app = Simulator(keys_dir=keys, token="bench-token", auto_confirm=True)
+    server = make_simulator_server(app)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    service = RemoteService(url=f"http://127.0.0.1:{server.server_address[1]}", token="bench-token")
+    conf = softhsm_conf(var_dir, pki)
+
+    openers = {
+        "PKCS#12 (software)": lambda n: Pkcs12Key(pki["leader"].p12_bytes, pki_module.P12_PASSWORD),
+        "PKCS#11 (SoftHSM2)": (
+            (lambda n: Pkcs11Key(lib=SOFTHSM_LIB, token_label="bench", pin="1234",
+                                 key_label="leader", chain=chain))
+            if conf else None
+        ),
+        "remote (CSC simulator)": lambda n: RemoteKey(
+            service=service, user_id="bench", pin=pki_module.P12_PASSWORD, num_signatures=n
+        ),
+    }  # fmt: skip
+
+    def sign_with(key):
+        return services.sign_pdf(
+            actor=None, pdf_bytes=pdf, key=key, field_name="ChuKy", level="B-B"
+        )
+
+    direct = timed(lambda: direct_sign(pdf), COUNT)
+    print()
+    print(f"key holders, 1 page, B-B ({COUNT} signatures per round, best of 3)")
+    print(f"{'':28}{'open ms':>10}{'ours/s':>10}{'pyHanko/s':>12}{'ratio':>8}")
+    print(f"{'pyHanko direct, PKCS#12':28}{'':>10}{'':>10}{direct:12.1f}")
+    for label, opener in openers.items():
+        if opener is None:
+            print(f"{label:28}  not measured: softhsm2-util / pkcs11-tool not installed")
+            continue
+        start = time.perf_counter()
+        with opener(COUNT) as k:
+            opened_ms = (time.perf_counter() - start) * 1000
+        best = 0.0
+        for _ in range(3):
+            with opener(COUNT) as k:
+                start = time.perf_counter()
+                for _ in range(COUNT):
+                    sign_with(k)
+                best = max(best, COUNT / (time.perf_counter() - start))
+        print(f"{label:28}{opened_ms:10.1f}{best:10.1f}{direct:12.1f}{best / direct:8.2f}")
+
+    print()
+    print(f"sign_batch of {COUNT} one-page documents, key opening included (best of 3)")
+    print(f"{'':28}{'documents/s':>12}{'seconds':>10}")
+    items = [batch.BatchItem(name=f"{i}.pdf", pdf_bytes=pdf) for i in range(COUNT)]
+    for label, opener in openers.items():
+        if opener is None:
+            continue
+        best = 0.0
+        for _ in range(3):
+            start = time.perf_counter()
+            with opener(COUNT) as k:
+                results = batch.sign_batch(actor=None, items=items, key=k, level="B-B")
+            assert all(r.ok for r in results)
+            best = max(best, COUNT / (time.perf_counter() - start))
+        print(f"{label:28}{best:12.1f}{COUNT / best:10.2f}")
+    server.shutdown()
+    server.server_close()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ A `SigningKey` gives pyHanko a `Signer` and the certificate chain; it never expo
 - `Pkcs12Key`: a PKCS#12 file unlocked with a password that is used once and never stored.
 - `Pkcs11Key`: a PKCS#11 token (USB token, HSM; SoftHSM2 in tests). The key never leaves
   the token; the PIN opens a session that `close()` ends.
-- A remote-signing (ký số từ xa) adapter will implement the same contract.
+- `signing.remote.RemoteKey`: a remote-signing (ký số từ xa) service, CSC API v2.
 
 Errors carry stable codes and never include the password or PIN.
 """
@@ -14,7 +14,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from asn1crypto import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 from pyhanko.sign import signers
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from chinhquyenso.core.errors import ValidationFailed
 
@@ -46,6 +49,27 @@ class SigningKey(ABC):
         self.close()
 
 
+class _LoadedKeySigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner re-parses the private key for every signature, and `cryptography`
+    checks an RSA key's consistency on each load (~0.2 s for RSA-2048, bench/signing.py). Parse
+    it once; other mechanisms than RSA PKCS#1 v1.5 go through pyHanko unchanged."""
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+        try:
+            algorithm = mechanism.signature_algo
+        except ValueError:
+            algorithm = mechanism["algorithm"].native
+        if algorithm != "rsassa_pkcs1v15":
+            return super().sign_raw(data, digest_algorithm)
+        key = getattr(self, "_loaded_key", None)
+        if key is None:
+            key = self._loaded_key = serialization.load_der_private_key(
+                self.signing_key.dump(), password=None
+            )
+        return key.sign(data, padding.PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+
+
 class Pkcs12Key(SigningKey):
     kind = "pkcs12"
 
@@ -56,6 +80,12 @@ class Pkcs12Key(SigningKey):
             )
         except Exception:
             signer = None
+        if signer is not None:
+            signer = _LoadedKeySigner(
+                signing_cert=signer.signing_cert,
+                signing_key=signer.signing_key,
+                cert_registry=signer.cert_registry,
+            )
         if signer is None:
             # Wrong password and a damaged file look the same from outside; say both.
             raise SigningKeyError(
