@@ -4,7 +4,8 @@ Who sees a dossier (`dossiers_visible_to`): an official whose position (any offi
 covers, in its organisation subtree, the dossier's handling organisation, its receiving
 organisation, the unit holding it now or a unit it passed through; its current handler; for
 an inter-agency part, the parent's organisation and the units the parent passed through, and
-for a parent, the organisation its part was transferred to (both sides see the progress).
+for a parent, whoever sees one of its parts by the rules above (the department's desk, the
+specialist holding the part...): both sides see the progress, read only.
 Nobody else: a desk officer of one commune never sees another commune's dossiers unless one is
 transferred to them. Out of scope is reported as "not found" (no existence leak).
 
@@ -61,6 +62,20 @@ def _none() -> QuerySet[Dossier]:
     return Dossier.objects.none()
 
 
+def _own_visibility_q(user) -> Q:
+    """Who sees a dossier through the dossier itself: its organisations, the unit holding it,
+    its current handler, the units it passed through."""
+    view = permissions.scope_q
+    passed = StepRun.objects.filter(dossier=OuterRef("pk")).filter(view(user, VIEW, "unit"))
+    return (
+        view(user, VIEW, "handling_organisation")
+        | view(user, VIEW, "receiving_organisation")
+        | view(user, VIEW, "current_unit")
+        | Q(current_handler=user)
+        | Exists(passed)
+    )
+
+
 def visibility_q(user) -> Q | None:
     """The visibility rule as a filter (None: everything, for a superuser)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -70,21 +85,17 @@ def visibility_q(user) -> Q | None:
     if not permissions.active_positions(user):
         return Q(pk__in=[])
     view = permissions.scope_q
-    children = Dossier.objects.filter(parent=OuterRef("pk")).filter(
-        view(user, VIEW, "handling_organisation")
-    )
-    passed = StepRun.objects.filter(dossier=OuterRef("pk")).filter(view(user, VIEW, "unit"))
+    # A parent is seen (read only: every action checks its own permission) by whoever sees one
+    # of its inter-agency parts, e.g. the department specialist handling the part, so both
+    # sides follow the whole dossier (một cửa liên thông, NĐ 118/2025/NĐ-CP, formerly NĐ 61/2018).
+    children = Dossier.objects.filter(parent=OuterRef("pk")).filter(_own_visibility_q(user))
     parent_passed = StepRun.objects.filter(dossier=OuterRef("parent_id")).filter(
         view(user, VIEW, "unit")
     )
     return (
-        view(user, VIEW, "handling_organisation")
-        | view(user, VIEW, "receiving_organisation")
-        | view(user, VIEW, "current_unit")
+        _own_visibility_q(user)
         | view(user, VIEW, "parent__handling_organisation")
-        | Q(current_handler=user)
         | Exists(children)
-        | Exists(passed)
         | (Q(parent__isnull=False) & Exists(parent_passed))
     )
 
