@@ -96,7 +96,8 @@ _MODIFICATION_LABELS = {
 class Policy:
     """What validation may do. `hard_fail_revocation`: missing revocation data fails the
     signature instead of leaving it indeterminate. `allow_fetching`: fetch CRL/OCSP over the
-    network (settings.SIGNING_FETCH_REVOCATION, off by default: offline is normal)."""
+    network from the URLs the certificates name (settings.SIGNING_FETCH_REVOCATION, off by
+    default: offline is normal), each answer cached until its nextUpdate (revocation.py)."""
 
     hard_fail_revocation: bool = False
     allow_fetching: bool | None = None
