@@ -1,9 +1,10 @@
 """Dossier codes: `<receiving organisation code>-YYMMDD-XXXX` (TT 01/2018/TT-VPCP Art. 19).
 
 `XXXX` is the sequence of the dossier among those the organisation received that (local) day.
-One `DossierCounter` row per organisation and day, locked with `select_for_update` in the
-transaction that inserts the dossier: concurrent intakes queue on the row, a rolled-back intake
-gives its number back, so there are no gaps and no duplicates.
+One `DossierCounter` row per organisation and day, taken with one upsert (INSERT ... ON CONFLICT
+DO UPDATE SET last = last + 1 RETURNING last) in the transaction that inserts the dossier: the
+row stays locked until that transaction ends, so concurrent intakes queue on it, and a
+rolled-back intake gives its number back: no gaps and no duplicates.
 """
 
 from __future__ import annotations
@@ -43,29 +44,46 @@ def code_owner(organisation: Organisation) -> Organisation:
     )
 
 
-def _locked_counter(owner: Organisation, day: date) -> DossierCounter:
-    """The counter row of (owner, day) under a row lock, created race-safely."""
+# PostgreSQL and SQLite (3.35+) alike; the names are those of `DossierCounter`.
+_UPSERT = (
+    'INSERT INTO "dossiers_dossiercounter" ("organisation_id", "day", "last") VALUES (%s, %s, 1) '
+    'ON CONFLICT ("organisation_id", "day") DO UPDATE '
+    'SET "last" = "dossiers_dossiercounter"."last" + 1 RETURNING "last"'
+)
+
+
+def _take_number(owner: Organisation, day: date) -> int:
+    """Add one to the counter of (owner, day), creating it at 1, and return the new value, in
+    one statement (an upsert) that also locks the row until the caller's transaction ends."""
+    connection = transaction.get_connection()
+    if connection.vendor in ("postgresql", "sqlite"):
+        with connection.cursor() as cursor:
+            cursor.execute(_UPSERT, [owner.pk, connection.ops.adapt_datefield_value(day)])
+            return cursor.fetchone()[0]
+    # Other databases: lock the row (created race-safely), then add one.
     for _attempt in range(5):
         try:
             with transaction.atomic():
                 counter, _ = DossierCounter.objects.select_for_update().get_or_create(
                     organisation=owner, day=day
                 )
-            return counter
+            break
         except IntegrityError:
             continue  # a concurrent intake created it first: lock theirs
-    raise RuntimeError("could not lock the dossier counter")
+    else:
+        raise RuntimeError("could not lock the dossier counter")
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return counter.last
 
 
 def next_code(organisation: Organisation, at: datetime) -> str:
     """The next dossier code of `organisation` for the receipt day of `at` (local date).
 
     Must run inside the transaction that inserts the dossier: the counter row stays locked
-    until it commits, and a rollback gives the number back (no gaps, no duplicates).
+    until it commits (concurrent intakes of the organisation wait on it in turn), and a
+    rollback gives the number back (no gaps, no duplicates).
     """
     owner = code_owner(organisation)
     day = at.astimezone(deadlines.TZ).date()
-    counter = _locked_counter(owner, day)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"{owner.org_code}-{day:%y%m%d}-{counter.last:04d}"
+    return f"{owner.org_code}-{day:%y%m%d}-{_take_number(owner, day):04d}"
