@@ -157,6 +157,21 @@ class Dossier(models.Model):
             models.Index(fields=["receiving_organisation", "status"]),
             models.Index(fields=["received_at"], name="dossier_received_at_idx"),
             models.Index(fields=["finished_at"], name="dossier_finished_at_idx"),
+            # The few parents waiting for a running inter-agency part (queues, issue #3).
+            models.Index(
+                fields=["parent"],
+                condition=models.Q(
+                    parent__isnull=False,
+                    status__in=[
+                        Status.SUBMITTED,
+                        Status.RECEIVED,
+                        Status.PROCESSING,
+                        Status.AWAITING_SUPPLEMENT,
+                        Status.AWAITING_PAYMENT,
+                    ],
+                ),
+                name="dossier_open_child_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -231,6 +246,16 @@ class StepRun(models.Model):
 
     class Meta:
         ordering = ["dossier_id", "started_at", "id"]
+        indexes = [
+            # "Handed on by me" (the waiting_others queue) read from the index alone.
+            models.Index(
+                fields=["handler", "dossier"],
+                condition=models.Q(finished_at__isnull=False),
+                name="steprun_handed_on_idx",
+            ),
+            # The handlers of given dossiers (supervision by official) from the index alone.
+            models.Index(fields=["dossier", "handler"], name="steprun_dossier_handler_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.dossier_id} step {self.step_id}"
