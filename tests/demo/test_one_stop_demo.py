@@ -7,13 +7,16 @@ A smaller number of dossiers than `load_demo` keeps the module quick; the mix is
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.test import override_settings
 
-from chinhquyenso.core.models import AuditEntry
+from chinhquyenso.core.models import AuditEntry, StoredFile
 from chinhquyenso.demo import generator, one_stop
+from chinhquyenso.dossiers import tasks
 from chinhquyenso.dossiers.models import Dossier, Rating, Status
 from chinhquyenso.procedures.models import Procedure, Process
+from chinhquyenso.signing.validation import validate_pdf
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 COUNT = 160
@@ -38,7 +41,7 @@ def demo(django_db_setup, django_db_blocker, tmp_path_factory):
         transaction.atomic(),
     ):
         generator.load()
-        report = one_stop.load(dossiers=COUNT)
+        report = one_stop.load(dossiers=COUNT, var_dir=files)
         yield report
         transaction.set_rollback(True)
 
@@ -95,8 +98,33 @@ def test_history_lies_in_the_past(loaded):
     assert finished.returned_at > finished.received_at
 
 
+def test_signed_results_and_sealed_receipts_for_the_validation_page(loaded):
+    """Issue #4: a dozen returned dossiers of Đơn Dương carry a result signed by the chairman
+    (demo PKCS#12) and a receipt sealed with the commune's seal; both validate."""
+    signed = list(AuditEntry.objects.filter(action="dossier.result_signed").order_by("pk"))
+    assert 0 < len(signed) <= one_stop.SIGNED_RESULTS
+    d = Dossier.objects.get(pk=signed[0].object_id)
+    assert d.status == Status.RETURNED and d.result_file_id == signed[0].data["file"]
+    assert signed[0].actor.username == "chutich.donduong"
+    report = validate_pdf(read(d.result_file))
+    assert report["signatures"][0]["verdict"]["indication"] == "passed"
+    assert report["signatures"][0]["signer"]["name"] == "Trần Thị Hạnh"
+    receipt = tasks.receipt_entry(d)
+    assert receipt.data["signed"] is True
+    report = validate_pdf(read(StoredFile.objects.get(pk=receipt.data["file"])))
+    assert report["signatures"][0]["verdict"]["indication"] == "passed"
+    assert report["signatures"][0]["signer"]["name"] == "UBND xã Đơn Dương"
+
+
+def read(stored) -> bytes:
+    from django.core.files.storage import default_storage
+
+    with default_storage.open(stored.storage_name) as fh:
+        return fh.read()
+
+
 def test_a_second_run_creates_nothing(loaded):
     before = counts()
-    report = one_stop.load(dossiers=COUNT)
+    report = one_stop.load(dossiers=COUNT, var_dir=settings.VAR_DIR)
     assert counts() == before
     assert report.created["hồ sơ"] == 0

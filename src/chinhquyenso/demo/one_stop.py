@@ -200,6 +200,7 @@ class _Loader:
             .order_by("organisation__path", "pk")
         )
         self._who: dict[tuple[str, int], User] = {}
+        self.signing: _Signing | None = None
         self.procedures: dict[str, Procedure] = {}
         self.serial = 0
 
@@ -602,17 +603,64 @@ class _Loader:
             wait = legal * share / 3
             if late and step.kind == StepKind.HANDLE:
                 wait = legal * 1.15  # the appraisal overruns: Form 04 first, counted late
-            nxt = self._move(
-                d,
-                wait,
-                lambda x, a=actor: ds.forward(actor=a, dossier=x, comment=rng.choice(COMMENTS)),
+            action = lambda x, a=actor: ds.forward(  # noqa: E731
+                actor=a, dossier=x, comment=rng.choice(COMMENTS)
             )
+            if self._signs_result(d, step, outcome):
+                action = lambda x, a=actor: self._resolve_signed(  # noqa: E731
+                    x, a, rng.choice(COMMENTS)
+                )
+            nxt = self._move(d, wait, action)
             if nxt is None:
                 return d
             d = nxt
         if d.status != Status.RESOLVED or outcome in (Status.RESOLVED, Status.PROCESSING):
             return d
         return self._return(d, desk)
+
+    # -- signed results (issue #4) ---------------------------------------------------------
+    def _signs_result(self, d: Dossier, step, outcome: int) -> bool:
+        """The first `SIGNED_RESULTS` dossiers of the signing commune to be returned have their
+        result attached at the approval and signed by the chairman."""
+        return (
+            self.signing is not None
+            and self.signing.signed < SIGNED_RESULTS
+            and outcome == Status.RETURNED
+            and step.kind == StepKind.APPROVE
+            and d.handling_organisation_id == self.orgs[SIGNING_COMMUNE].pk
+            and d.parent_id is None
+            and self._leads_to_return(d, step)
+        )
+
+    @staticmethod
+    def _leads_to_return(d: Dossier, step) -> bool:
+        from chinhquyenso.dossiers.services import routing
+
+        steps = routing.steps_of(d.process)
+        by_order = {s.order: s for s in steps}
+        return any(
+            by_order.get(o) is not None and by_order[o].kind == StepKind.RETURN
+            for o in routing.next_orders(step, len(steps))
+        )
+
+    def _resolve_signed(self, d: Dossier, approver: User, comment: str) -> Dossier:
+        """The approver sends the result (a PDF printed for the demo) back to the desk, then
+        the chairman signs it with his demo key (PKCS#12)."""
+        from chinhquyenso.core.services.files import store_file
+        from chinhquyenso.signing.keys import Pkcs12Key
+
+        pdf = _result_pdf(d)
+        stored = store_file(
+            actor=approver, uploaded=pdf, purpose="scan", name=f"ket-qua-{d.code}.pdf"
+        )
+        d = ds.return_to_desk(actor=approver, dossier=d, comment=comment, result_file=stored)
+        chairman = self.signing.chairman
+        with Pkcs12Key(self.signing.chairman_p12, self.signing.password) as key:
+            d = ds.sign_result(actor=chairman, dossier=d, key=key)
+        self.signing.signed += 1
+        self.signing.dossiers.append(d.pk)
+        self.report.created["kết quả ký số"] += 1
+        return d
 
     def _transfer(self, d: Dossier, legal: int, outcome: int) -> Dossier:
         department = self.orgs[TRANSFER_DEPARTMENT]
@@ -691,17 +739,156 @@ class _Loader:
         self.report.created["đánh giá"] += 1
 
 
+# --- Signed documents (issue #4) ----------------------------------------------------------
+
+SIGNING_COMMUNE = "donduong"  # its chairman and its seal are in the demo PKI (signing/demo.py)
+SIGNED_RESULTS = 12
+SIGNED_RECEIPTS = 12
+
+
+@dataclass
+class _Signing:
+    chairman: User
+    chairman_p12: bytes
+    password: str
+    signed: int = 0
+    dossiers: list = field(default_factory=list)
+
+
+def _result_pdf(d: Dossier) -> bytes:
+    """A one-page A4 result document for the demo, marked DEMO, drawn directly with embedded
+    Liberation Serif (as `signing.demo.decision_pdf`: no HTML layout, a few milliseconds)."""
+    import io
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+
+    from chinhquyenso.signing import stamps
+
+    writer = PdfFileWriter()
+    regular = stamps.TextPainter(writer, stamps.font_path(stamps.FONT_REGULAR), 13, "F1")
+    bold = stamps.TextPainter(writer, stamps.font_path(stamps.FONT_BOLD), 13, "F2")
+    org = d.handling_organisation.name
+    finished = timezone.localtime(d.finished_at or timezone.now(), TZ)
+    ops = [b"0 0 0 rg"]
+    ops.append(regular.line(org.upper(), 30, 790, align="center", width=240))
+    ops.append(bold.line("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 270, 790, align="center", width=300))
+    ops.append(bold.line("Độc lập - Tự do - Hạnh phúc", 270, 772, align="center", width=300))
+    place = org.split(" ", 2)[-1]
+    ops.append(
+        regular.line(
+            f"{place}, ngày {finished:%d} tháng {finished.month} năm {finished.year}",
+            270,
+            745,
+            align="center",
+            width=300,
+        )
+    )
+    ops.append(
+        bold.line("KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH", 0, 700, align="center", width=595)
+    )
+    y = 660
+    for text in (
+        f"Hồ sơ: {d.code}",
+        f"Thủ tục: {d.procedure_version.name}",
+        f"Người yêu cầu: {d.applicant_name}",
+        f"{org} đã giải quyết xong hồ sơ nêu trên theo quy định.",
+        "(Văn bản mẫu — DEMO, không có giá trị pháp lý.)",
+    ):
+        for wrapped in regular.wrap(text, 480):
+            ops.append(regular.line(wrapped, 60, y))
+            y -= 18
+    fonts = generic.DictionaryObject(
+        {generic.NameObject(f"/{p.name}"): p.engine.as_resource() for p in (regular, bold)}
+    )
+    stream = generic.StreamObject(stream_data=b"\n".join(ops))
+    stream.compress()
+    page = PageObject(
+        contents=writer.add_object(stream),
+        media_box=(0, 0, 595, 842),
+        resources=generic.DictionaryObject({generic.NameObject("/Font"): fonts}),
+    )
+    writer.insert_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def prepare_signing(var_dir) -> tuple:
+    """The demo PKI (`signing.demo`, created once), its root in the trust store, and the seal
+    configuration the forms use (`signing.seal`): the signing commune's seal, the demo CRLs and
+    the demo's local TSA, written into the seal directory on every run (the CRLs are refreshed).
+    Returns (pki, the commune's organisation code)."""
+    from chinhquyenso.signing import demo as signing_demo
+    from chinhquyenso.signing import seal
+
+    pki, _created = signing_demo.ensure_pki(Path(var_dir))
+    with transaction.atomic():
+        signing_demo.ensure_trusted(pki)
+    code = (
+        Organisation.objects.filter(org_code__isnull=False, name=signing_demo.ORG_DONDUONG)
+        .values_list("org_code", flat=True)
+        .first()
+    )
+    directory = seal.seal_dir()
+    (directory / "revocation").mkdir(parents=True, exist_ok=True)
+    password = signing_demo.DEMO_PASSWORD
+    files = {
+        "tsa.p12": pki.p12("tsa"),
+        "tsa.password": password.encode(),
+        "revocation/root.crl": pki.crls["root"],
+        "revocation/issuing.crl": pki.crls["issuing"],
+    }
+    if code:
+        files |= {
+            f"{code}.p12": pki.p12("org.donduong"),
+            f"{code}.password": password.encode(),
+            f"{code}.png": signing_demo.seal_png("Ủy ban nhân dân xã Đơn Dương"),
+        }
+    for name, data in files.items():
+        path = directory / name
+        path.write_bytes(data)
+        if name.endswith((".p12", ".password")):
+            path.chmod(0o600)
+    return pki, code
+
+
+def seal_receipts(dossier_ids, *, limit: int = SIGNED_RECEIPTS) -> int:
+    """Render (sealed) the receipts of up to `limit` of these dossiers now, rather than in the
+    worker, so the demo has signed receipts right away. Idempotent (`store_receipt`)."""
+    from chinhquyenso.dossiers import tasks
+
+    done = 0
+    for pk in list(dossier_ids)[:limit]:
+        if tasks.store_receipt(dossier_id=pk) == "rendered":
+            done += 1
+    return done
+
+
 def already_loaded() -> bool:
     return AuditEntry.objects.filter(action=MARKER).exists()
 
 
-def load(*, seed: int = DEFAULT_SEED, dossiers: int = DOSSIERS) -> OneStopReport:
-    """Create the one-stop demo (after `generator.load`); safe to run again."""
+def load(*, seed: int = DEFAULT_SEED, dossiers: int = DOSSIERS, var_dir=None) -> OneStopReport:
+    """Create the one-stop demo (after `generator.load`); safe to run again.
+
+    With `var_dir` (where the demo PKI lives, `signing.demo`), the signing commune's forms are
+    sealed and a dozen of its returned dossiers carry a result signed by its chairman, and
+    their receipts are rendered (sealed) at once."""
     started = time.perf_counter()
     report = OneStopReport()
     hooks: list = []
+    signing = None
+    if var_dir is not None:
+        pki, _code = prepare_signing(var_dir)
+        chairman = User.objects.filter(username=f"chutich.{SIGNING_COMMUNE}").first()
+        if chairman is not None:
+            from chinhquyenso.signing import demo as signing_demo
+
+            signing = _Signing(chairman, pki.p12("chutich.donduong"), signing_demo.DEMO_PASSWORD)
     with transaction.atomic():
         loader = _Loader(seed, report)
+        loader.signing = signing
         loader.catalogue()
         loader.processes()
         if already_loaded():
@@ -726,5 +913,7 @@ def load(*, seed: int = DEFAULT_SEED, dossiers: int = DOSSIERS) -> OneStopReport
         with transaction.atomic():
             for _savepoints, hook, _robust in hooks:
                 hook()
+    if signing is not None and signing.dossiers:
+        report.created["giấy tiếp nhận ký số"] += seal_receipts(signing.dossiers)
     report.seconds = time.perf_counter() - started
     return report

@@ -29,6 +29,7 @@ and say so ("Chưa ký số").
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,7 +82,7 @@ class SealSource:
                 raise ValidationFailed(
                     f"Thiếu tệp mật khẩu của dấu cơ quan {self.code}.", code="seal_password_missing"
                 )
-            return Pkcs12Key(self.path.read_bytes(), password)
+            return _pkcs12(str(self.path), _stamp(self.path), password)
         pin = _read_secret(Path(settings.SIGNING_SEAL_PIN_FILE))
         if pin is None:
             raise ValidationFailed(
@@ -93,6 +94,19 @@ class SealSource:
             pin=pin,
             key_label=self.code,
         )
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=32)
+def _pkcs12(path: str, stamp: tuple[int, int], password: str) -> Pkcs12Key:
+    """The opened seal file, kept per process (unlocking a PKCS#12 file costs ~0.1 s of key
+    derivation per form otherwise); a replaced file (`stamp`: mtime and size) or a changed
+    password is a new key. Only successful opens are cached."""
+    return Pkcs12Key(Path(path).read_bytes(), password)
 
 
 def _pkcs11_configured() -> bool:
@@ -156,7 +170,7 @@ def _local_timestamper():
     from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
     try:
-        key = Pkcs12Key(path.read_bytes(), password)
+        key = _pkcs12(str(path), _stamp(path), password)
     except ValidationFailed:
         log.warning("seal: the local TSA in %s cannot be opened; signing without it", path)
         return None

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 
 from chinhquyenso.demo import generator, one_stop
 from chinhquyenso.demo.plan import DEFAULT_SEED
+from chinhquyenso.signing import seal
 from chinhquyenso.signing.demo import load_demo_signatures
 
 LABELS = {
@@ -52,7 +53,7 @@ class Command(BaseCommand):
         created = ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in report.created.items() if n)
         updated = ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in report.updated.items() if n)
         unchanged = ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in report.unchanged.items() if n)
-        desk = one_stop.load(seed=seed, dossiers=dossiers)
+        desk = one_stop.load(seed=seed, dossiers=dossiers, var_dir=settings.VAR_DIR)
         signed = load_demo_signatures(var_dir=settings.VAR_DIR)
         self.stdout.write(f"Dữ liệu mẫu đã nạp trong {report.seconds + desk.seconds:.1f} giây.")
         self.stdout.write(f"  Tạo mới: {created or 'không có'}")
@@ -69,6 +70,9 @@ class Command(BaseCommand):
             f"  Chữ ký số mẫu: văn bản ký số {signed.signed_pdf} "
             f"(Chủ tịch ký qua {signed.chairman_key_kind}, văn thư đóng dấu cơ quan); "
             f"chứng thư và khóa mẫu ở {signed.pki_dir}"
+        )
+        self.stdout.write(
+            f"  Dấu cơ quan ký số biểu mẫu (UBND xã Đơn Dương) cấu hình ở {seal.seal_dir()}"
         )
         rows = [
             [a.username, a.full_name, a.role, a.organisation, a.password, a.otp]
