@@ -12,6 +12,8 @@ from django.urls import reverse
 from chinhquyenso.core.models import AuditEntry
 from chinhquyenso.signing import validation
 from tests.conftest import sign_in
+from tests.signing.conftest_remote import *  # noqa: F403 (fixtures)
+from tests.signing.conftest_remote import REMOTE_USER, holder_answers
 from tests.signing.pki import P12_PASSWORD
 from tests.signing.samples import make_pdf
 
@@ -138,4 +140,55 @@ def test_api_refuses_citizens_specialists_and_api_keys(
     assert response.status_code == 403
     assert response.json()["code"] == "person_required"
     assert client.post(API, _api_body(pki, [("a.pdf", make_pdf(1))])).status_code == 401
+    assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
+
+
+def test_leader_signs_with_a_remote_key_confirmed_once(
+    client, leader, demo_trusted, settings, remote_simulator, remote_service
+):
+    settings.SIGNING_REMOTE_URL = remote_service.url
+    settings.SIGNING_REMOTE_TOKEN = remote_service.token
+    sign_in(client, leader)
+    phone = holder_answers(remote_simulator, approve=True)
+    response = client.post(
+        URL,
+        {
+            "files": [
+                SimpleUploadedFile(f"cv-{i}.pdf", make_pdf(1, f"Cong van {i}"), "application/pdf")
+                for i in range(3)
+            ],
+            "level": "B-B",
+            "key_kind": "remote",
+            "remote_user": REMOTE_USER,
+            "pin": P12_PASSWORD,
+        },
+    )
+    phone.join()
+    assert response.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert len([n for n in names if n.endswith("-da-ky.pdf")]) == 3
+    assert len(remote_simulator.requests) == 1  # one confirmation for the whole batch
+    assert remote_simulator.signed_count == 3
+
+
+def test_remote_refused_signs_nothing(
+    client, leader, demo_trusted, settings, remote_simulator, remote_service
+):
+    settings.SIGNING_REMOTE_URL = remote_service.url
+    settings.SIGNING_REMOTE_TOKEN = remote_service.token
+    sign_in(client, leader)
+    phone = holder_answers(remote_simulator, approve=False)
+    response = client.post(
+        URL,
+        {
+            "files": [SimpleUploadedFile("a.pdf", make_pdf(1), "application/pdf")],
+            "level": "B-B",
+            "key_kind": "remote",
+            "remote_user": REMOTE_USER,
+            "pin": P12_PASSWORD,
+        },
+    )
+    phone.join()
+    assert response.status_code == 400
+    assert "từ chối" in response.content.decode()
     assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
