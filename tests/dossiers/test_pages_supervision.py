@@ -51,6 +51,36 @@ def test_unit_head_sees_counts_that_click_through(
     assert "Đánh giá mức độ hài lòng" in response.content.decode()
 
 
+@pytest.mark.parametrize("n", [10, 50])
+def test_supervision_page_queries_do_not_grow(
+    n,
+    client,
+    clock,
+    birth,
+    desk_officer,
+    desk_unit_a,
+    responsible,
+    commune_leader,
+    django_assert_max_num_queries,
+):
+    from chinhquyenso.dossiers import services
+
+    for i in range(n):
+        d = receive(desk_officer, desk_unit_a, birth.procedure, channel=1 + i % 3)
+        if i % 2:
+            services.claim(
+                actor=responsible, dossier=services.forward(actor=desk_officer, dossier=d)
+            )
+    sign_in(client, commune_leader)
+    client.get(URL)
+    with django_assert_max_num_queries(20):
+        response = client.get(URL)
+    assert response.context["f"]["received"][0]["today"]["value"] == n
+    with django_assert_max_num_queries(12):
+        listing = client.get(response.context["f"]["in_time"]["url"])
+    assert listing.status_code == 200
+
+
 def test_official_of_another_commune_sees_none_of_them(client, three, other_commune_official):
     sign_in(client, other_commune_official)
     response = client.get(reverse("dossiers:list"), {"channel": 3})
