@@ -814,6 +814,22 @@ def _result_pdf(d: Dossier) -> bytes:
     return out.getvalue()
 
 
+def _ensure_intermediate(der: bytes) -> None:
+    """The demo issuing CA as an intermediate of the trust store, once: a key on a token holds
+    only its own certificate, and the chain is built from the store ("Ký số kết quả" with the
+    demo SoftHSM2 token)."""
+    import hashlib
+
+    from chinhquyenso.signing import services as signing_services
+    from chinhquyenso.signing.models import TrustedCertificate, TrustKind
+
+    if TrustedCertificate.objects.filter(sha256=hashlib.sha256(der).hexdigest()).exists():
+        return
+    signing_services.add_trusted_certificate(
+        actor=None, data=der, kind=TrustKind.INTERMEDIATE, note="CA trung gian thử nghiệm — DEMO"
+    )
+
+
 def prepare_signing(var_dir) -> tuple:
     """The demo PKI (`signing.demo`, created once), its root in the trust store, and the seal
     configuration the forms use (`signing.seal`): the signing commune's seal, the demo CRLs and
@@ -825,6 +841,7 @@ def prepare_signing(var_dir) -> tuple:
     pki, _created = signing_demo.ensure_pki(Path(var_dir))
     with transaction.atomic():
         signing_demo.ensure_trusted(pki)
+        _ensure_intermediate(pki.der("issuing"))
     code = (
         Organisation.objects.filter(org_code__isnull=False, name=signing_demo.ORG_DONDUONG)
         .values_list("org_code", flat=True)
