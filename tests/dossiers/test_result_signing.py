@@ -200,3 +200,17 @@ def test_the_applicant_downloads_the_signed_result_once_returned_online(
     assert response.status_code == 200
     body = b"".join(response.streaming_content)
     assert validate_pdf(body)["signatures"][0]["verdict"]["indication"] == "passed"
+
+
+@pytest.mark.django_db
+def test_anonymous_and_citizens_cannot_reach_the_signing_action(
+    client, signing_setup, pki, resolved, citizen
+):
+    response = client.post(act_url(resolved), sign_form(pki, resolved.revision))
+    assert response.status_code == 302 and "/dang-nhap/" in response["Location"]
+    sign_in(client, citizen)
+    assert client.post(act_url(resolved), sign_form(pki, resolved.revision)).status_code in (
+        403,
+        404,
+    )
+    assert not signed_entries(resolved).exists()
