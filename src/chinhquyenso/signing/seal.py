@@ -18,9 +18,9 @@ Phục vụ hành chính công); a committee or a department never borrows its p
 
 The level follows what is configured: PAdES B-LT when a time-stamp authority and revocation data
 (CRL files in `<SIGNING_SEAL_DIR>/revocation/`, cached from the CA) are available, B-T with a TSA
-alone, otherwise B-B. The TSA is `SIGNING_TSA_URL`, or, for demonstrations and tests only, a
-local one from `<SIGNING_SEAL_DIR>/tsa.p12` + `tsa.password` (no legal value: the Decree 23/2025
-TSA must be a licensed one).
+alone, otherwise B-B. The TSA is `SIGNING_TSA_URL`, or, without it, for demonstrations and tests
+only, a local one from `<SIGNING_SEAL_DIR>/tsa.p12` + `tsa.password` (no legal value: time-stamps
+must come from a licensed TSA).
 
 `seal_pdf(organisation=..., pdf_bytes=..., purpose=...)` returns the sealed PDF, or None (the
 reason logged) when no seal is configured or it cannot be used: forms are then issued unsigned
@@ -186,8 +186,10 @@ def profile(*, location: str = "", reason: str = "") -> tuple[str, services.Sign
     """(level, options) for a signature made now: B-LT with a TSA and revocation data, B-T
     with a TSA only, B-B without a TSA (see the module docstring)."""
     revocation = _revocation()
-    timestamper = _local_timestamper()
-    has_tsa = timestamper is not None or bool(getattr(settings, "SIGNING_TSA_URL", ""))
+    url = bool(getattr(settings, "SIGNING_TSA_URL", ""))
+    # The configured TSA first (sign_pdf's default); the local one only without it.
+    timestamper = None if url else _local_timestamper()
+    has_tsa = url or timestamper is not None
     if not has_tsa:
         level = "B-B"
     elif revocation.crls or revocation.ocsps:
