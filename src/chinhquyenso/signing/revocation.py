@@ -7,9 +7,9 @@ results are cached with their validity. Validation and signing both build their 
 every new CRL (by URL) and OCSP response (by issuer key and serial) until its nextUpdate — a
 response without nextUpdate is kept `NO_NEXT_UPDATE_TTL`. An expired entry is fetched again.
 
-pyHanko validates asynchronously and Django's ORM is synchronous: `run()` drives the coroutine
-with asgiref's `async_to_sync`, so the cache's queries (`sync_to_async`, thread-sensitive) run
-on the caller's thread, in its connection and transaction.
+pyHanko validates asynchronously and Django's ORM is synchronous: when fetching, `run()` drives
+the coroutine with asgiref's `async_to_sync`, so the cache's queries (`sync_to_async`,
+thread-sensitive) run on the caller's thread, in its connection and transaction.
 
 The fetchers are pyhanko-certvalidator's aiohttp fetchers (pinned 0.33.0) with one method
 each overridden: the HTTP exchange and every check on the response stay theirs.
@@ -17,6 +17,7 @@ each overridden: the HTTP exchange and every check on the response stay theirs.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
@@ -46,9 +47,11 @@ log = logging.getLogger(__name__)
 NO_NEXT_UPDATE_TTL = timedelta(minutes=10)
 
 
-def run(coroutine_function, *contexts):
+def run(coroutine_function, *contexts, fetching: bool):
     """Run `coroutine_function()` to completion from synchronous code, then release the
-    network sessions the validation `contexts` opened (inside the same event loop)."""
+    network sessions the validation `contexts` opened (inside the same event loop). With
+    `fetching` (the contexts use `fetcher_backend()`), through asgiref so the cache's queries
+    run on this thread; otherwise a plain event loop (no database access inside)."""
 
     async def runner():
         try:
@@ -58,7 +61,9 @@ def run(coroutine_function, *contexts):
                 if context is not None:
                     await context.aclose()
 
-    return async_to_sync(runner)()
+    if fetching:
+        return async_to_sync(runner)()
+    return asyncio.run(runner())
 
 
 def fetcher_backend() -> OwnedFetcherBackend:

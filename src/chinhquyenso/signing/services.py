@@ -112,7 +112,7 @@ def _check_certificate(key: SigningKey, level: str, revocation: RevocationData, 
     )
     validator = CertificateValidator(cert, validation_context=vc)
     try:
-        revinfo.run(validator.async_validate_path, vc)
+        revinfo.run(validator.async_validate_path, vc, fetching=vc_fetch)
     except cv_errors.RevokedError as exc:
         raise SigningFailed("Chứng thư số đã bị thu hồi.", code="certificate_revoked") from exc
     except cv_errors.InsufficientRevinfoError as exc:
@@ -191,7 +191,7 @@ def sign_pdf(
     try:
         writer = IncrementalPdfFileWriter(BytesIO(pdf_bytes), strict=False)
         out = BytesIO()
-        revinfo.run(lambda: pdf_signer.async_sign_pdf(writer, output=out), vc)
+        revinfo.run(lambda: pdf_signer.async_sign_pdf(writer, output=out), vc, fetching=fetch)
     except SigningError as exc:
         log.warning("signing failed: %s", type(exc).__name__)
         raise SigningFailed("Không ký được tài liệu.", code="signing_failed") from exc

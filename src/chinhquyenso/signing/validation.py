@@ -468,6 +468,7 @@ def validate_pdf(
                     key_usage_settings=SIGNING_KEY_USAGE,
                 ),
                 vc,
+                fetching=policy.fetching,
             )
         except Exception as exc:  # a malformed signature is a verdict, not a crash
             entries.append(_broken_entry(sig, exc))
