@@ -74,8 +74,10 @@ from chinhquyenso.dossiers.api_public import router as public_router  # noqa: E4
 from chinhquyenso.procedures.api import router as procedures_router  # noqa: E402
 from chinhquyenso.signing.api import router as signing_router  # noqa: E402
 
+# The anonymous public lookup first: it is the busiest route (every receipt's QR code), and
+# URL resolution tries the routes in this order.
+api.add_router("/public", public_router)
 api.add_router("/", core_router)
 api.add_router("/procedures", procedures_router)
 api.add_router("/dossiers", dossiers_router)
-api.add_router("/public", public_router)
 api.add_router("/signatures", signing_router)
