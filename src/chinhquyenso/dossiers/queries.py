@@ -62,15 +62,24 @@ def _none() -> QuerySet[Dossier]:
     return Dossier.objects.none()
 
 
+def _in_view(user) -> list[int]:
+    """The ids of the organisations where `user` may view dossiers (read with the positions,
+    once per request): the visibility filter then tests columns of the dossier row, with no
+    join on the organisation path."""
+    roles = permissions.roles_for(VIEW)
+    return _subtree_ids(
+        user, [p.organisation.path for p in permissions.active_positions(user) if p.role in roles]
+    )
+
+
 def _own_visibility_q(user) -> Q:
     """Who sees a dossier through the dossier itself: its organisations, the unit holding it,
     its current handler, the units it passed through."""
-    view = permissions.scope_q
-    passed = StepRun.objects.filter(dossier=OuterRef("pk")).filter(view(user, VIEW, "unit"))
+    passed = StepRun.objects.filter(dossier=OuterRef("pk"), unit__in=_in_view(user))
     return (
-        view(user, VIEW, "handling_organisation")
-        | view(user, VIEW, "receiving_organisation")
-        | view(user, VIEW, "current_unit")
+        Q(handling_organisation__in=_in_view(user))
+        | Q(receiving_organisation__in=_in_view(user))
+        | Q(current_unit__in=_in_view(user))
         | Q(current_handler=user)
         | Exists(passed)
     )
@@ -84,19 +93,18 @@ def visibility_q(user) -> Q | None:
         return None
     if not permissions.active_positions(user):
         return Q(pk__in=[])
-    view = permissions.scope_q
     # A parent is seen (read only: every action checks its own permission) by whoever sees one
     # of its inter-agency parts, e.g. the department specialist handling the part, so both
     # sides follow the whole dossier (một cửa liên thông, NĐ 118/2025/NĐ-CP, formerly NĐ 61/2018).
     children = Dossier.objects.filter(parent=OuterRef("pk")).filter(_own_visibility_q(user))
-    parent_passed = StepRun.objects.filter(dossier=OuterRef("parent_id")).filter(
-        view(user, VIEW, "unit")
+    parent_in_view = Dossier.objects.filter(
+        pk=OuterRef("parent_id"), handling_organisation__in=_in_view(user)
     )
+    parent_passed = StepRun.objects.filter(dossier=OuterRef("parent_id"), unit__in=_in_view(user))
     return (
         _own_visibility_q(user)
-        | view(user, VIEW, "parent__handling_organisation")
         | Exists(children)
-        | (Q(parent__isnull=False) & Exists(parent_passed))
+        | (Q(parent__isnull=False) & (Exists(parent_in_view) | Exists(parent_passed)))
     )
 
 
@@ -185,11 +193,39 @@ def _steps_with_role(role: str) -> QuerySet[ProcessStep]:
 # running ones. Every queue filter is a union of branches that each start with a positive list
 # of statuses, so the status indexes narrow a million dossiers to the few thousand still open.
 TO_HANDLE_STATUSES = (Status.RECEIVED, Status.PROCESSING, Status.RESOLVED)
-# Joined in the queue's page query; the organisations and the parent are fetched by id in one
-# query each (`prefetch_related`): with all eight joins, PostgreSQL spent 35–200 ms choosing
-# the join order of a query that runs in a few milliseconds (issue #3 benchmark).
-QUEUE_JOINED = ("procedure", "procedure_version", "current_step", "current_handler")
-QUEUE_PREFETCHED = tuple(r for r in LIST_RELATED if r not in QUEUE_JOINED)
+# Joined in the page query of a list (queues, click-through); the rows' organisations are read
+# by id in one query, the parents (if any) in another: with all eight joins, PostgreSQL spent
+# 35–200 ms choosing the join order of a query that runs in a few milliseconds (issue #3).
+LIST_JOINED = ("procedure", "procedure_version", "current_step", "current_handler")
+LIST_ORGANISATIONS = ("receiving_organisation", "handling_organisation", "current_unit")
+
+
+class _ListQuerySet(QuerySet):
+    """Dossiers for a list page: the three organisations of the rows read in one query (by id)
+    when the rows are fetched, the parents (when a row has one) in another."""
+
+    def _fetch_all(self):
+        fresh = self._result_cache is None
+        super()._fetch_all()
+        if fresh and self._result_cache and isinstance(self._result_cache[0], Dossier):
+            _attach_organisations(self._result_cache)
+
+
+def _attach_organisations(rows: list[Dossier]) -> None:
+    fields = [Dossier._meta.get_field(name) for name in LIST_ORGANISATIONS]
+    ids = {getattr(d, f.attname) for d in rows for f in fields} - {None}
+    found = Organisation.objects.in_bulk(ids)
+    for d in rows:
+        for f in fields:
+            pk = getattr(d, f.attname)
+            if pk is not None and not f.is_cached(d):
+                f.set_cached_value(d, found.get(pk))
+
+
+def _list(qs: QuerySet[Dossier]) -> QuerySet[Dossier]:
+    listed = qs.select_related(None).select_related(*LIST_JOINED).prefetch_related("parent")
+    listed.__class__ = _ListQuerySet
+    return listed
 
 
 def _to_handle_q(user) -> Q:
@@ -231,7 +267,7 @@ def queue_for(user, kind: str = "to_handle", *, now: datetime | None = None) -> 
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return _none()
     now = now or timezone.now()
-    qs = Dossier.objects.select_related(*QUEUE_JOINED).prefetch_related(*QUEUE_PREFETCHED)
+    qs = _list(Dossier.objects.all())
     if kind == "waiting_others":
         # Sets read once (hashed), not probed per running dossier.
         handed_on = Q(
@@ -319,10 +355,11 @@ def organisation_q(
 ) -> Q:
     """Dossiers of an organisation's subtree: handled, received or held there.
 
-    `ids`: the subtree's organisation ids when the caller has read them (`subtree_ids`); else
-    the subtree is a subquery. Either way the filter reads only columns of the dossier row (no
-    join on the materialised path), so the indexes on those columns apply."""
-    subtree = ids if ids is not None else subtree_ids_query(organisation)
+    `ids`: the subtree's organisation ids when the caller has read them, else one query reads
+    them (`subtree_ids`). A list of ids, not a join on the materialised path nor a subquery
+    (which PostgreSQL may re-run for every row inside an OR): the filter reads only columns of
+    the dossier row, so the indexes on those columns apply."""
+    subtree = ids if ids is not None else subtree_ids(organisation)
     return (
         Q(**{f"{prefix}handling_organisation__in": subtree})
         | Q(**{f"{prefix}receiving_organisation__in": subtree})
@@ -330,13 +367,11 @@ def organisation_q(
     )
 
 
-def subtree_ids_query(organisation: Organisation) -> QuerySet[Organisation]:
-    return Organisation.objects.filter(path__startswith=organisation.path).values("id")
-
-
 def subtree_ids(organisation: Organisation) -> list[int]:
     """The ids of `organisation` and everything under it (one query)."""
-    return list(subtree_ids_query(organisation).values_list("id", flat=True))
+    return list(
+        Organisation.objects.filter(path__startswith=organisation.path).values_list("id", flat=True)
+    )
 
 
 def filter_q(filters: dict, *, now: datetime | None = None) -> Q:
@@ -404,10 +439,27 @@ def filter_q(filters: dict, *, now: datetime | None = None) -> Q:
 
 
 def filtered_dossiers(user, filters: dict, *, now: datetime | None = None) -> QuerySet[Dossier]:
-    """The dossiers `user` may see that match `filters` (the click-through of a figure)."""
-    return (
-        dossiers_visible_to(user).filter(filter_q(filters, now=now)).order_by("-received_at", "-id")
-    )
+    """The dossiers `user` may see that match `filters` (the click-through of a figure).
+
+    When the filter's organisation lies where `user` may view dossiers (a leader clicking a
+    figure of their own organisation), every dossier it matches is visible to them, so the
+    visibility rule (with its per-row subqueries) is left out: the same rows, a cheaper plan.
+    """
+    filters = dict(filters)
+    qs = None
+    value = filters.get("organisation")
+    if value not in (None, ""):
+        org = value
+        if not isinstance(org, Organisation):
+            org = Organisation.objects.filter(pk=_int(value, "organisation")).first()
+            if org is None:
+                raise _bad("organisation", value)
+        filters["organisation"] = org
+        if permissions.can(user, VIEW, org):
+            qs = Dossier.objects.all()
+    if qs is None:
+        qs = dossiers_visible_to(user)
+    return _list(qs).filter(filter_q(filters, now=now)).order_by("-received_at", "-id")
 
 
 # --- Supervision -----------------------------------------------------------------------------
