@@ -120,8 +120,8 @@ def test_queues(
 
 # An official's queue as the page and the API read it (count, a page of rows with their
 # procedure, step, handler and organisations): their positions, their units' ids, the count,
-# the page, and the organisations by id (three) and parents (when a row has one).
-QUEUE_QUERIES = 8
+# the page, the rows' organisations, and their parents when a row has one.
+QUEUE_QUERIES = 6
 
 
 @pytest.mark.parametrize("n", [10, 50])

@@ -252,7 +252,9 @@ def _to_handle_q(user) -> Q:
 
 
 def queue_for(user, kind: str = "to_handle", *, now: datetime | None = None) -> QuerySet[Dossier]:
-    """An official's queue, soonest due first. One query (plus the caller's count).
+    """An official's queue, soonest due first. Evaluated: the page query, one query for the
+    rows' organisations (and one for parents, if any); the first call of a request also reads
+    the ids of the official's units. A bounded number whatever the number of dossiers.
 
     to_handle: waiting for them; due_soon: of those, due within one working day (the dossier
     or its current step); late: of those, overdue by the on-time rule; waiting_others: handed
@@ -503,7 +505,8 @@ def supervision_counts(
     period (default: this month) by channel, in progress in time / late, awaiting supplement,
     finished in the period early / on time / late, by procedure and by official.
 
-    Aggregate queries only (four, whatever the number of dossiers). Requires
+    Five queries whatever the number of dossiers: the subtree's ids, every figure grouped by
+    procedure, in progress by handler, finished by official, the officials' names. Requires
     "dossier.supervise" on the organisation.
     """
     permissions.require(user, SUPERVISE, organisation)
