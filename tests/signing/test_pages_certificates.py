@@ -9,9 +9,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from chinhquyenso.core.errors import PermissionDenied
 from chinhquyenso.core.models import AuditEntry, Role
 from chinhquyenso.core.services import apikeys
-from chinhquyenso.signing import certificates
+from chinhquyenso.signing import certificates, services
 from chinhquyenso.signing.models import Certificate, TrustedCertificate
 from tests.conftest import make_official, sign_in
 from tests.signing.pki import P12_PASSWORD
@@ -180,6 +181,24 @@ def test_trust_store_only_for_administrators(client, responsible, anonymous):
     assert client.post(f"{TRUST}{gov.sha256}/go/").status_code == 403
     gov.refresh_from_db()
     assert gov.is_active
+
+
+def test_trust_store_not_for_a_commune_administrator(client, commune_admin, pki):
+    """The trust store decides what every agency's validation accepts: a commune administrator
+    (an administrator, but not of a top-level organisation) neither sees nor changes it."""
+    sign_in(client, commune_admin)
+    assert "Kho chứng thư tin cậy" not in client.get("/").content.decode()
+    assert client.get(TRUST).status_code == 403
+    gov = TrustedCertificate.objects.first()
+    assert client.post(f"{TRUST}{gov.sha256}/bat-tat/").status_code == 403
+    assert client.post(f"{TRUST}{gov.sha256}/go/").status_code == 403
+    with pytest.raises(PermissionDenied):
+        services.add_trusted_certificate(
+            actor=commune_admin, data=pki["root"].cert_path.read_bytes()
+        )
+    gov.refresh_from_db()
+    assert gov.is_active
+    assert TrustedCertificate.objects.count() == 2
 
 
 def test_trust_store_shows_government_ca_and_is_managed(client, province_admin, pki):

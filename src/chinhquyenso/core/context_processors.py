@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from chinhquyenso.core import permissions
 
-# (label, url name, permission action or None for every signed-in person)
+# (label, url name, permission action or None for every signed-in person). An action ending in
+# "@installation" is checked with `permissions.can_installation_wide` (top-level organisations).
 NAVIGATION = [
     (_("Trang cá nhân"), "core:home", None),
     (_("Tiếp nhận hồ sơ"), "dossiers:intake", "dossier.receive"),
@@ -16,7 +17,7 @@ NAVIGATION = [
     (_("Kiểm tra chữ ký số"), "signing:validate", "signature.validate"),
     (_("Ký số hàng loạt"), "signing:batch", "signature.sign_batch"),
     (_("Chứng thư số"), "signing:certificates", "certificate.register_own"),
-    (_("Kho chứng thư tin cậy"), "signing:trust", "trust.manage"),
+    (_("Kho chứng thư tin cậy"), "signing:trust", "trust.manage@installation"),
     (_("Thủ tục hành chính"), "procedures:catalogue", "procedure.view"),
     (_("Cơ quan, đơn vị"), "core:organisations", "organisation.view"),
     (_("Cán bộ"), "core:people", "person.view"),
@@ -49,7 +50,10 @@ def navigation(request):
         return {"nav_items": [], "current_position": _current_position(user)}
     items = []
     for label, name, action in NAVIGATION:
-        if action is not None and not permissions.can(user, action):
+        if action is not None and action.endswith("@installation"):
+            if not permissions.can_installation_wide(user, action.removesuffix("@installation")):
+                continue
+        elif action is not None and not permissions.can(user, action):
             continue
         try:
             url = reverse(name)

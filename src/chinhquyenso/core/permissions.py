@@ -104,6 +104,23 @@ def can(user, action: str, obj=None) -> bool:
     return False
 
 
+def can_installation_wide(user, action: str) -> bool:
+    """True when `user` may do `action` on what the whole installation shares (e.g. the
+    signature trust store): a superuser, or a role for `action` held in a top-level organisation.
+    An administrator of a commune or department may not change what every agency relies on."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    roles = roles_for(action)
+    return any(p.role in roles and p.organisation.parent_id is None for p in active_positions(user))
+
+
+def require_installation_wide(user, action: str) -> None:
+    if not can_installation_wide(user, action):
+        raise PermissionDenied("Chỉ quản trị viên cấp cao nhất mới được thực hiện thao tác này.")
+
+
 def require(user, action: str, obj=None) -> None:
     """Raise PermissionDenied (code `permission_denied`) unless `can(...)`."""
     if not can(user, action, obj):

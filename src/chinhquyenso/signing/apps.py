@@ -15,6 +15,8 @@ class SigningConfig(AppConfig):
 
         register_action("signature.sign", OFFICIAL_ROLES)
         register_action("signature.validate", OFFICIAL_ROLES)
+        # The trust store is shared by every agency: only top-level administrators change it
+        # (permissions.require_installation_wide).
         register_action("trust.manage", {Role.ADMIN})
         # Signing many documents at once is for those who sign for an organisation or unit.
         register_action("signature.sign_batch", {Role.LEADER, Role.UNIT_HEAD, Role.UNIT_DEPUTY})

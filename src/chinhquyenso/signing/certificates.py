@@ -610,7 +610,7 @@ def government_fingerprints() -> frozenset[str]:
 def set_trusted_certificate_active(*, actor, sha256: str, active: bool) -> TrustedCertificate:
     """Switch a trust store row off (validation stops trusting it) or on again."""
     if actor is not None:
-        permissions.require(actor, TRUST_MANAGE)
+        permissions.require_installation_wide(actor, TRUST_MANAGE)
     row = TrustedCertificate.objects.select_for_update().filter(sha256=sha256).first()
     if row is None:
         raise NotFound("Không tìm thấy chứng thư trong kho tin cậy.", code="certificate_not_found")

@@ -240,7 +240,7 @@ def add_trusted_certificate(
 ) -> list[TrustedCertificate]:
     """Add every certificate in `data` (PEM or DER) to the trust store; known ones are kept."""
     if actor is not None:
-        permissions.require(actor, "trust.manage")
+        permissions.require_installation_wide(actor, "trust.manage")
     if kind not in TrustKind.values:
         raise ValidationFailed("Loại chứng thư tin cậy không hợp lệ.", code="invalid_kind")
     rows = []
@@ -274,7 +274,7 @@ def add_trusted_certificate(
 @transaction.atomic
 def remove_trusted_certificate(*, actor, sha256: str) -> None:
     if actor is not None:
-        permissions.require(actor, "trust.manage")
+        permissions.require_installation_wide(actor, "trust.manage")
     row = TrustedCertificate.objects.select_for_update().filter(sha256=sha256).first()
     if row is None:
         raise NotFound("Không tìm thấy chứng thư trong kho tin cậy.", code="certificate_not_found")

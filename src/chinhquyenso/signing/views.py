@@ -259,7 +259,7 @@ def _trust_page(view):
     @wraps(view)
     @login_required_page
     def wrapped(request, *args, **kwargs):
-        if not permissions.can(request.user, certificates.TRUST_MANAGE):
+        if not permissions.can_installation_wide(request.user, certificates.TRUST_MANAGE):
             raise PermissionDenied
         try:
             return view(request, *args, **kwargs)
