@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.x509 import ocsp
 
 from chinhquyenso.core.models import Role, StoredFile
+from chinhquyenso.demo import plan
 from chinhquyenso.signing import demo, pki_services, validation
 from chinhquyenso.signing.keys import Pkcs12Key
 from chinhquyenso.signing.models import TrustedCertificate
@@ -55,7 +56,8 @@ def test_demo_signatures_are_created_once_and_validate(demo_users, tmp_path):
     report = validation.validate_pdf(result.signed_pdf.read_bytes())
     assert [s["field"] for s in report["signatures"]] == ["ChuTich", "CoQuan"]
     assert [s["verdict"]["indication"] for s in report["signatures"]] == ["passed", "passed"]
-    assert report["signatures"][0]["signer"]["name"] == "Nguyễn Văn Minh"
+    chairman = {o.username: o.full_name for o in plan.build_plan().officials}["chutich.tinh"]
+    assert report["signatures"][0]["signer"]["name"] == chairman
     assert report["signatures"][1]["signer"]["name"] == "UBND tỉnh Lâm Đồng"
     assert report["signatures"][0]["pades_level"] == "B-LT"
 

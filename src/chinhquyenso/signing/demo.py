@@ -63,7 +63,7 @@ CRL_BASE = f"{DEMO_PKI_URL}/crl"
 OCSP_URL = f"{DEMO_PKI_URL}/ocsp"
 TSA_URL = f"{DEMO_PKI_URL}/tsa"
 # Bumped when the certificates' content changes: an older demo PKI is then made again.
-PKI_VERSION = 2
+PKI_VERSION = 3  # 3: holders named as their demo accounts (demo/plan.py)
 DECISION_FILE = "quyet-dinh-15-QD-UBND-demo.pdf"
 
 ORG_TINH = "UBND tỉnh Lâm Đồng"
@@ -82,15 +82,16 @@ class DemoIdentity:
 
 
 IDENTITIES = (
-    DemoIdentity("chutich.tinh", "Nguyễn Văn Minh", ORG_TINH, "Chủ tịch UBND tỉnh", "chutich.tinh"),
+    # Holders' names are those of the demo accounts (`_holder_name`); these are fallbacks.
+    DemoIdentity("chutich.tinh", "Nguyễn Thanh Hà", ORG_TINH, "Chủ tịch UBND tỉnh", "chutich.tinh"),
     DemoIdentity(
         "chutich.donduong",
-        "Trần Thị Hạnh",
+        "Đinh Khánh Nhi",
         ORG_DONDUONG,
         "Chủ tịch UBND xã",
         "chutich.donduong",
     ),
-    DemoIdentity("vanthu.tinh", "Lê Thị Thu", ORG_TINH, "Văn thư", "vanthu.tinh"),
+    DemoIdentity("vanthu.tinh", "Vũ Hoàng Khánh", ORG_TINH, "Văn thư", "vanthu.tinh"),
     DemoIdentity("org.tinh", ORG_TINH, ORG_TINH),
     DemoIdentity("org.donduong", ORG_DONDUONG, ORG_DONDUONG),
 )
@@ -298,6 +299,17 @@ def _new_key():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
+def _holder_name(ident: DemoIdentity) -> str:
+    """The name on a demo certificate: the demo account's full name (the deterministic plan of
+    `demo/plan.py`), so that a validation report names the person who signed in."""
+    if not ident.username:
+        return ident.common_name
+    from chinhquyenso.demo import plan
+
+    names = {o.username: o.full_name for o in plan.build_plan().officials}
+    return names.get(ident.username, ident.common_name)
+
+
 def _build_pki(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     org = f"Hệ thống Chính quyền số ({DEMO_MARK})"
@@ -343,7 +355,7 @@ def _build_pki(directory: Path) -> None:
     for ident in IDENTITIES:
         key = _new_key()
         cert = _cert(
-            _name(ident.common_name, ident.organisation, ou=ident.title, uid=ident.username),
+            _name(_holder_name(ident), ident.organisation, ou=ident.title, uid=ident.username),
             key,
             ca,
             ca_key,
