@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from chinhquyenso.core.errors import NotFound, PermissionDenied
+from chinhquyenso.core.models.organisations import OrganisationKind
 from chinhquyenso.core.permissions import forget_positions
 from chinhquyenso.dossiers import queries, services, timeliness
 from chinhquyenso.dossiers.models import Dossier
+from tests.conftest import make_org
 from tests.dossiers.conftest import local, receive
 
 pytestmark = pytest.mark.django_db
@@ -273,3 +275,38 @@ def test_supervision_query_count_does_not_grow(
     assert s.received_today["total"].value == n + 2
     by_name = {row["name"]: row for row in s.by_official}
     assert by_name[responsible.full_name]["in_time"].value == n // 2
+
+
+def test_supervision_of_the_whole_tree_is_the_same_with_or_without_other_trees(
+    busy_commune, clock, leader, province, commune_leader, commune_a
+):
+    """The province's figures (its tree holds every organisation: no organisation filter) are
+    those of its only busy commune, and stay the same once another tree exists."""
+
+    def values(s):
+        return [
+            f.value
+            for f in (
+                *s.received_today.values(),
+                *s.received_period.values(),
+                *s.in_progress.values(),
+                s.awaiting_supplement,
+                *s.finished.values(),
+                *(
+                    f
+                    for row in s.by_official
+                    for f in row.values()
+                    if isinstance(f, queries.Figure)
+                ),
+            )
+        ]
+
+    forget_positions(commune_leader)
+    commune = values(queries.supervision_counts(commune_leader, commune_a))
+    forget_positions(leader)
+    whole = queries.supervision_counts(leader, province)
+    assert values(whole) == commune
+    for figure in (whole.in_progress["overdue"], whole.finished["early"]):
+        assert queries.filtered_dossiers(leader, figure.filters).count() == figure.value
+    make_org("UBND tỉnh Khánh Hòa", OrganisationKind.PROVINCE_COMMITTEE)
+    assert values(queries.supervision_counts(leader, province)) == commune
