@@ -122,3 +122,20 @@ def organisation_key(pki):
 @pytest.fixture(scope="session")
 def one_page_pdf():
     return make_pdf(1)
+
+
+def register_for(user, cert_der: bytes, *, organisation=None):
+    """Register `cert_der` as `user`'s personal certificate (or, with `organisation` and no
+    user, as that organisation's seal), as the system does: a person signs only with a
+    certificate registered to them (`certificates.require_signer_holds`)."""
+    from chinhquyenso.signing import certificates
+    from chinhquyenso.signing.models import CertificatePurpose
+
+    if user is None:
+        return certificates.register_certificate(
+            actor=None,
+            data=cert_der,
+            purpose=CertificatePurpose.ORGANISATION,
+            organisation=organisation,
+        )
+    return certificates.register_certificate(actor=None, data=cert_der, holder_user=user)

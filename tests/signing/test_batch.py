@@ -9,9 +9,11 @@ import subprocess
 import pytest
 from pyhanko.sign import pkcs11 as pyhanko_pkcs11
 
-from chinhquyenso.core.errors import DomainError
-from chinhquyenso.core.models import AuditEntry
-from chinhquyenso.signing import batch, validation
+from chinhquyenso.core.errors import DomainError, PermissionDenied, ValidationFailed
+from chinhquyenso.core.models import AuditEntry, Role
+from chinhquyenso.signing import batch, certificates, validation
+from tests.conftest import make_official
+from tests.signing.conftest import register_for
 from tests.signing.conftest_remote import *  # noqa: F403 (fixtures)
 from tests.signing.conftest_remote import REMOTE_USER, holder_answers
 from tests.signing.pki import P12_PASSWORD
@@ -20,6 +22,20 @@ from tests.signing.samples import make_pdf
 SOFTHSM_LIB = "/usr/lib/softhsm/libsofthsm2.so"
 TOKEN = "cqs-batch"
 PIN = "135246"
+
+
+@pytest.fixture
+def leader(leader, pki):
+    """The chairman, his certificate (the test PKI's "leader") registered to him."""
+    register_for(leader, pki["leader"].cert_der)
+    return leader
+
+
+@pytest.fixture
+def deputy(province):
+    return make_official(
+        "phochutich", province, Role.LEADER, "Phó Chủ tịch", full_name="Lý Thị Kim"
+    )
 
 
 def _reset_pkcs11() -> None:
@@ -188,4 +204,45 @@ def test_citizen_and_specialist_may_not_sign_batches(
         with pytest.raises(DomainError) as err:
             batch.sign_batch(actor=person, items=_items(1), key=leader_key)
         assert err.value.code == "permission_denied"
+    assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
+
+
+# --- The signer's own certificate only (certificates.require_signer_holds) ----------------------
+
+
+def test_a_colleagues_certificate_signs_nothing(demo_trusted, leader, deputy, leader_key):
+    """The deputy opens the chairman's PKCS#12 file (registered to the chairman)."""
+    with pytest.raises(PermissionDenied) as err:
+        batch.sign_batch(actor=deputy, items=_items(3), key=leader_key)
+    assert err.value.code == "certificate_of_another_person"
+    assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
+
+
+def test_an_unregistered_certificate_signs_nothing(demo_trusted, deputy, leader_key):
+    with pytest.raises(ValidationFailed) as err:
+        batch.sign_batch(actor=deputy, items=_items(2), key=leader_key)
+    assert err.value.code == "certificate_not_registered"
+    assert err.value.message == (
+        "Chứng thư số này chưa được đăng ký cho tài khoản của bạn. "
+        "Hãy đăng ký tại mục Chứng thư số."
+    )
+    assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
+
+
+def test_a_deactivated_certificate_signs_nothing(demo_trusted, deputy, pki, leader_key):
+    row = register_for(deputy, pki["leader"].cert_der)
+    certificates.deactivate_certificate(actor=deputy, certificate_id=row.pk, reason="Mất token")
+    with pytest.raises(ValidationFailed) as err:
+        batch.sign_batch(actor=deputy, items=_items(1), key=leader_key)
+    assert err.value.code == "certificate_deactivated"
+    assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
+
+
+def test_an_organisation_seal_is_not_a_personal_certificate(
+    demo_trusted, deputy, province, pki, organisation_key
+):
+    register_for(None, pki["organisation"].cert_der, organisation=province)
+    with pytest.raises(PermissionDenied) as err:
+        batch.sign_batch(actor=deputy, items=_items(1), key=organisation_key)
+    assert err.value.code == "certificate_of_another_person"
     assert not AuditEntry.objects.filter(action__startswith="signature.").exists()

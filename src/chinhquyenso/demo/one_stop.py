@@ -831,7 +831,8 @@ def _ensure_intermediate(der: bytes) -> None:
 
 
 def prepare_signing(var_dir) -> tuple:
-    """The demo PKI (`signing.demo`, created once), its root in the trust store, and the seal
+    """The demo PKI (`signing.demo`, created once), its root in the trust store, its
+    certificates registered to their holders (`register_demo_certificates`), and the seal
     configuration the forms use (`signing.seal`): the signing commune's seal, the demo CRLs and
     the demo's local TSA, written into the seal directory on every run (the CRLs are refreshed).
     Returns (pki, the commune's organisation code)."""
@@ -842,6 +843,8 @@ def prepare_signing(var_dir) -> tuple:
     with transaction.atomic():
         signing_demo.ensure_trusted(pki)
         _ensure_intermediate(pki.der("issuing"))
+        # The chairman signs results with his own, registered certificate (issue #4).
+        signing_demo.register_demo_certificates(pki)
     code = (
         Organisation.objects.filter(org_code__isnull=False, name=signing_demo.ORG_DONDUONG)
         .values_list("org_code", flat=True)

@@ -21,7 +21,7 @@ from django.db import transaction
 from chinhquyenso.core import permissions
 from chinhquyenso.core.errors import DomainError, ValidationFailed
 from chinhquyenso.core.services import audit
-from chinhquyenso.signing import services
+from chinhquyenso.signing import certificates, services
 from chinhquyenso.signing.keys import Pkcs11Key, Pkcs12Key, SigningKey, SigningKeyError
 
 MAX_BATCH = 50
@@ -117,8 +117,14 @@ def sign_batch(
     organisation=None,
 ) -> list[BatchResult]:
     """Sign every item with the already opened `key`; one result per item, in order.
-    `stamp_for(item)` gives the item's `stamps.StampSpec` (None: an invisible signature)."""
+    `stamp_for(item)` gives the item's `stamps.StampSpec` (None: an invisible signature).
+
+    A person signs only with a certificate registered to them (`certificates.
+    require_signer_holds`): refused before any document is signed. `actor` None is the system
+    (benchmarks), which holds no personal certificate."""
     check_batch(actor=actor, count=len(items), organisation=organisation)
+    if actor is not None:
+        certificates.require_signer_holds(actor, key.certificate)
     results = []
     for item in items:
         try:

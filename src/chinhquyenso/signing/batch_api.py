@@ -59,7 +59,10 @@ def sign_batch(
     `pin`; người ký xác nhận trên điện thoại một lần cho cả lô). Mỗi tài liệu có kết quả riêng:
     tài liệu đã ký (`pdf_base64`) hoặc mã lỗi (`pdf_corrupted`, `field_already_signed`...).
     Lỗi chung: `wrong_password`, `wrong_pin`, `remote_not_confirmed`, `remote_refused`,
-    `remote_unavailable`, `batch_too_large`. Mật khẩu/PIN không được lưu.
+    `remote_unavailable`, `batch_too_large`; chứng thư của khóa phải được đăng ký cho chính
+    người ký: `certificate_not_registered`, `certificate_deactivated` (400),
+    `certificate_of_another_person` (403), khi đó không tài liệu nào được ký. Mật khẩu/PIN
+    không được lưu.
 
     Chỉ lãnh đạo, trưởng/phó đơn vị (phiên đăng nhập); khóa API bị từ chối."""
     if isinstance(request.auth, ApiKey):

@@ -468,6 +468,103 @@ def deactivate_certificate(*, actor, certificate_id: int, reason: str = "") -> C
     return row
 
 
+# --- Who may sign with which certificate (no data change) ----------------------------------------
+
+NOT_REGISTERED_MESSAGE = (
+    "Chứng thư số này chưa được đăng ký cho tài khoản của bạn. Hãy đăng ký tại mục Chứng thư số."
+)
+
+
+def _fingerprint(certificate) -> str:
+    """SHA-256 of a certificate given as DER bytes, an asn1crypto or a `cryptography` object."""
+    if isinstance(certificate, bytes | bytearray | memoryview):
+        der = bytes(certificate)
+    elif hasattr(certificate, "dump"):  # asn1crypto (what SigningKey.certificate gives)
+        der = certificate.dump()
+    else:
+        der = certificate.public_bytes(serialization.Encoding.DER)
+    return hashlib.sha256(der).hexdigest()
+
+
+def require_signer_holds(actor, certificate) -> Certificate:
+    """Refuse a signature by `actor` made with a certificate that is not theirs: the certificate
+    (the one of the opened key) must be registered, and active, as `actor`'s personal
+    certificate. Returns the row. Changes nothing.
+
+    A digital signature belongs to the person who holds the certificate's key (Luật Giao dịch
+    điện tử 20/2023/QH15, Điều 22-23; Nghị định 23/2025/NĐ-CP, Điều 6: the signer controls the
+    key when signing): a leader signing with a colleague's PKCS#12 file would sign in the
+    colleague's name. Codes: `certificate_not_registered` (nobody registered it),
+    `certificate_of_another_person` (another official or an organisation's seal),
+    `certificate_deactivated` (the actor's own row, switched off)."""
+    if not _is_person(actor):
+        raise PermissionDenied(
+            "Chỉ người ký đã đăng nhập mới ký được bằng chứng thư số cá nhân.",
+            code="person_required",
+        )
+    sha256 = _fingerprint(certificate)
+    rows = list(Certificate.objects.filter(sha256=sha256).order_by("-is_active", "-pk"))
+    own = [r for r in rows if r.purpose == CertificatePurpose.PERSONAL and r.user_id == actor.pk]
+    for row in own:
+        if row.is_active:
+            return row
+    if own:
+        raise ValidationFailed(
+            "Chứng thư số này đã ngừng dùng trên hệ thống nên không dùng để ký được. "
+            "Hãy đăng ký chứng thư số đang dùng tại mục Chứng thư số.",
+            code="certificate_deactivated",
+        )
+    if any(r.purpose == CertificatePurpose.ORGANISATION for r in rows):
+        raise PermissionDenied(
+            "Chứng thư số này là chứng thư của cơ quan, tổ chức (con dấu), không dùng để ký "
+            "với tư cách cá nhân.",
+            code="certificate_of_another_person",
+        )
+    if rows:
+        raise PermissionDenied(
+            "Chứng thư số này đã được đăng ký cho người khác. Mỗi người chỉ được ký bằng "
+            "chứng thư số của chính mình.",
+            code="certificate_of_another_person",
+        )
+    raise ValidationFailed(NOT_REGISTERED_MESSAGE, code="certificate_not_registered")
+
+
+def require_seal_of(organisation: Organisation, certificate) -> Certificate:
+    """Refuse a seal (chữ ký số của cơ quan, tổ chức) applied for `organisation` with a
+    certificate not registered, active, as the seal of `organisation` or of the ancestor whose
+    seal it uses (a unit or a centre uses the seal of the organisation it belongs to,
+    `signing.seal.seal_owners`). Returns the row. Changes nothing. Same codes as `require_signer_holds`; a seal certificate belongs to
+    the agency, not to the clerk who applies it (Nghị định 30/2020/NĐ-CP, Điều 14.3)."""
+    from chinhquyenso.signing.seal import seal_owners
+
+    owners = {org.pk for org in seal_owners(organisation)}
+    sha256 = _fingerprint(certificate)
+    rows = list(Certificate.objects.filter(sha256=sha256).order_by("-is_active", "-pk"))
+    ours = [
+        r
+        for r in rows
+        if r.purpose == CertificatePurpose.ORGANISATION and r.organisation_id in owners
+    ]
+    for row in ours:
+        if row.is_active:
+            return row
+    if ours:
+        raise ValidationFailed(
+            "Chứng thư số của con dấu này đã ngừng dùng trên hệ thống.",
+            code="certificate_deactivated",
+        )
+    if rows:
+        raise PermissionDenied(
+            "Chứng thư số này đã được đăng ký cho cơ quan, tổ chức hoặc người khác.",
+            code="certificate_of_another_person",
+        )
+    raise ValidationFailed(
+        "Chứng thư số của con dấu chưa được đăng ký cho cơ quan, tổ chức này. "
+        "Hãy đăng ký tại mục Chứng thư số.",
+        code="certificate_not_registered",
+    )
+
+
 # --- Expiry --------------------------------------------------------------------------------------
 
 

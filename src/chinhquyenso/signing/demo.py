@@ -7,10 +7,11 @@ PKCS#12 files protected by `DEMO_PASSWORD` (the CA keys as encrypted PEM with th
 password). The certificates name the CRL and OCSP URLs of the demo's PKI services
 (`DEMO_PKI_URL`, served by `cqs pki_services`, which `cqs demo` starts; `services()` builds that
 application from this directory). Every run refreshes the demo CRLs, puts the demo root
-in the trust store (note "DEMO"), initialises a SoftHSM2 token holding the chairman's key
-under `var_dir/softhsm/` when
-`softhsm2-util` is installed, and makes a Quyết định signed by the chairman (through the token,
-or his PKCS#12 file when SoftHSM2 is missing — logged) and then by the clerk with the
+in the trust store (note "DEMO"), registers the demo certificates to their holders (the
+accounts, the organisations' seals: `register_demo_certificates`), initialises a SoftHSM2
+token holding the chairman's key under `var_dir/softhsm/` when `softhsm2-util` is installed,
+and makes a Quyết định signed by the chairman (through the token, or his PKCS#12 file when
+SoftHSM2 is missing — logged) and then by the clerk with the
 province's seal, stored through `core.services.files.store_file`. The service may not be
 running while the demo loads, so that document is signed offline: the same TSA and OCSP
 responder code runs in process and its answers are embedded (B-LT).
@@ -437,6 +438,50 @@ def ensure_trusted(pki: DemoPki) -> None:
     )
 
 
+def register_demo_certificates(pki: DemoPki) -> int:
+    """The demo certificates registered to their holders (issue #4: a person signs only with a
+    certificate registered to them, `certificates.require_signer_holds`): the personal ones to
+    their demo accounts, the seals to their organisations, by the system (actor None). Creates
+    only what is missing (a row switched off by someone stays off); returns how many rows it
+    created. A holder missing from the database is skipped (logged)."""
+    from chinhquyenso.core.models import Organisation, User
+    from chinhquyenso.signing import certificates
+    from chinhquyenso.signing.models import Certificate, CertificatePurpose, KeyStorage
+
+    created = 0
+    for ident in IDENTITIES:
+        der = pki.der(ident.key)
+        sha256 = hashlib.sha256(der).hexdigest()
+        if ident.username:
+            holder = User.objects.filter(username=ident.username, is_active=True).first()
+            if holder is None:
+                log.info("demo: user %s not found; certificate not registered", ident.username)
+                continue
+            exists = Certificate.objects.filter(
+                purpose=CertificatePurpose.PERSONAL, user=holder, sha256=sha256
+            ).exists()
+            kwargs = {
+                "purpose": CertificatePurpose.PERSONAL,
+                "holder_user": holder,
+                "key_storage": KeyStorage.PKCS12_HOLDER,
+            }
+        else:
+            org = Organisation.objects.filter(
+                org_code__isnull=False, name=ident.organisation
+            ).first()
+            if org is None:
+                log.info("demo: %s not found; seal certificate not registered", ident.organisation)
+                continue
+            exists = Certificate.objects.filter(
+                purpose=CertificatePurpose.ORGANISATION, organisation=org, sha256=sha256
+            ).exists()
+            kwargs = {"purpose": CertificatePurpose.ORGANISATION, "organisation": org}
+        if not exists:
+            certificates.register_certificate(actor=None, data=der, **kwargs)
+            created += 1
+    return created
+
+
 # --- SoftHSM2 -----------------------------------------------------------------------------
 
 
@@ -756,6 +801,7 @@ def load_demo_signatures(*, var_dir, use_softhsm: bool = True) -> DemoSignatures
     pki, created = ensure_pki(var_dir)
     with transaction.atomic():
         ensure_trusted(pki)
+        register_demo_certificates(pki)
     conf = ensure_softhsm_token(var_dir, pki) if use_softhsm else None
 
     docs = var_dir / "signed"

@@ -128,6 +128,12 @@ def _candidates(organisation):
         org = org.parent
 
 
+def seal_owners(organisation) -> list:
+    """The organisations whose seal may seal for `organisation`: itself, then (for units and
+    centres) the ancestors it borrows the seal from (see the module docstring)."""
+    return list(_candidates(organisation)) if organisation is not None else []
+
+
 def seal_source(organisation) -> SealSource | None:
     """Where the seal used for `organisation`'s forms is configured, or None."""
     if organisation is None:

@@ -10,8 +10,10 @@ signing module adds its own `signature.applied`). The applicant then receives th
 Who may sign: whoever may act on the dossier's current step (the official at the result step),
 or a leader / unit head with the approval right over the handling organisation or the current
 unit (the leader who approves signs the decision: Decree 30/2020 Art. 13, the head of the agency
-signs). A wrong password or PIN fails before this service runs (opening the key), so nothing
-changes.
+signs). The key's certificate must be registered to the signer and active
+(`signing.certificates.require_signer_holds`: `certificate_not_registered`,
+`certificate_of_another_person`, `certificate_deactivated`), checked before anything is signed.
+A wrong password or PIN fails before this service runs (opening the key), so nothing changes.
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ def sign_result(*, actor, dossier: Dossier, key, expected_revision: int | None =
     The PDF is signed before the dossier is locked (a time-stamp authority may take seconds);
     the change itself is one transaction that re-checks, under the lock, that nobody changed
     the dossier or its result meanwhile (Conflict `dossier_changed`)."""
-    from chinhquyenso.signing import seal
+    from chinhquyenso.signing import certificates, seal
     from chinhquyenso.signing import services as signing
 
     d = Dossier.objects.select_related(
@@ -123,6 +125,8 @@ def sign_result(*, actor, dossier: Dossier, key, expected_revision: int | None =
     ).get(pk=dossier.pk)
     c.check_revision(d, expected_revision)
     _check(actor, d)
+    # The signer's own certificate only (a colleague's PKCS#12 file signs in their name).
+    certificates.require_signer_holds(actor, key.certificate)
     previous = d.result_file
     if previous.content_type != file_service.PDF:
         raise ValidationFailed("Chỉ ký số được tệp kết quả dạng PDF.", code="result_not_pdf")
