@@ -568,8 +568,8 @@ def supervision_counts(
         return {k: v for k, v in f.items() if k != "organisation"}
 
     # One grouped query: every figure per procedure (and version, for its name); the totals are
-    # the sums of the groups (each dossier is in exactly one group). Grouped by ids, unordered:
-    # a hash aggregate, not a sort of every running dossier by procedure name.
+    # the sums of the groups (each dossier is in exactly one group). Unordered in SQL (the few
+    # groups are sorted here), so the database need not sort every row by procedure name.
     counts = {
         name.replace(":", "__"): Count("id", filter=filter_q(local_filters(f), now=now))
         for name, f in figures.items()
