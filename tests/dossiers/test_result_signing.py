@@ -8,11 +8,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from chinhquyenso.core.errors import PermissionDenied
+from chinhquyenso.core.errors import PermissionDenied, ValidationFailed
 from chinhquyenso.core.models import AuditEntry, Role
 from chinhquyenso.core.services import files as file_service
 from chinhquyenso.dossiers import services
 from chinhquyenso.dossiers.models import Dossier, Status
+from chinhquyenso.signing import certificates
 from chinhquyenso.signing import services as signing_services
 from chinhquyenso.signing.keys import Pkcs12Key, SigningKeyError
 from chinhquyenso.signing.models import TrustKind
@@ -20,6 +21,7 @@ from chinhquyenso.signing.validation import validate_pdf
 from tests.conftest import make_official, sign_in
 from tests.dossiers.test_signed_forms import write_seal
 from tests.signing import pki as pki_module
+from tests.signing.conftest import register_for
 from tests.signing.pki import P12_PASSWORD
 from tests.signing.samples import make_pdf
 
@@ -44,6 +46,13 @@ def signing_setup(db, settings, tmp_path, pki):
         crls=(pki.crls["root"], pki.crls["issuing"]),
     )
     settings.SIGNING_SEAL_DIR = str(directory)
+
+
+@pytest.fixture
+def holds_key(resolved, commune_leader, pki):
+    """The chairman's certificate (the test PKI's "leader") registered to him: a person signs
+    only with a certificate registered to them. After `resolved`, which sets the clock."""
+    return register_for(commune_leader, pki["leader"].cert_der)
 
 
 @pytest.fixture
@@ -82,7 +91,9 @@ def signed_entries(d):
 
 
 @pytest.mark.django_db
-def test_the_approving_leader_signs_the_result(signing_setup, pki, resolved, commune_leader):
+def test_the_approving_leader_signs_the_result(
+    signing_setup, holds_key, pki, resolved, commune_leader
+):
     unsigned = resolved.result_file
     with Pkcs12Key(pki["leader"].p12_bytes, P12_PASSWORD) as key:
         d = services.sign_result(
@@ -109,7 +120,7 @@ def test_the_approving_leader_signs_the_result(signing_setup, pki, resolved, com
 
 @pytest.mark.django_db
 def test_a_leader_of_another_commune_may_not_sign(
-    signing_setup, pki, resolved, other_commune_leader
+    signing_setup, holds_key, pki, resolved, other_commune_leader
 ):
     with (
         Pkcs12Key(pki["leader"].p12_bytes, P12_PASSWORD) as key,
@@ -136,7 +147,7 @@ def act_url(d):
 
 @pytest.mark.django_db
 def test_the_leader_signs_from_the_dossier_page_and_the_desk_sees_it(
-    client, signing_setup, pki, resolved, commune_leader, desk_officer
+    client, signing_setup, holds_key, pki, resolved, commune_leader, desk_officer
 ):
     sign_in(client, commune_leader)
     page = client.get(reverse("dossiers:detail", args=[resolved.code])).content.decode()
@@ -186,7 +197,7 @@ def test_officials_who_may_not_sign_are_refused(
 
 @pytest.mark.django_db
 def test_the_applicant_downloads_the_signed_result_once_returned_online(
-    client, signing_setup, pki, resolved, commune_leader, desk_officer, citizen
+    client, signing_setup, holds_key, pki, resolved, commune_leader, desk_officer, citizen
 ):
     with Pkcs12Key(pki["leader"].p12_bytes, P12_PASSWORD) as key:
         d = services.sign_result(actor=commune_leader, dossier=resolved, key=key)
@@ -214,3 +225,65 @@ def test_anonymous_and_citizens_cannot_reach_the_signing_action(
         404,
     )
     assert not signed_entries(resolved).exists()
+
+
+# --- The signer's own certificate only (signing.certificates.require_signer_holds) --------------
+
+
+def assert_unchanged(before):
+    after = Dossier.objects.get(pk=before.pk)
+    assert (after.result_file_id, after.revision) == (before.result_file_id, before.revision)
+    assert not signed_entries(before).exists()
+    assert not AuditEntry.objects.filter(action="signature.applied").exists()
+
+
+@pytest.mark.django_db
+def test_a_colleagues_pkcs12_file_changes_nothing(
+    client, signing_setup, pki, resolved, commune_leader, unit_head
+):
+    """The chairman uploads the PKCS#12 file registered to the head of unit."""
+    register_for(unit_head, pki["leader"].cert_der)
+    before = Dossier.objects.get(pk=resolved.pk)
+    with (
+        Pkcs12Key(pki["leader"].p12_bytes, P12_PASSWORD) as key,
+        pytest.raises(PermissionDenied) as err,
+    ):
+        services.sign_result(actor=commune_leader, dossier=resolved, key=key)
+    assert err.value.code == "certificate_of_another_person"
+    assert_unchanged(before)
+    # The same from the dossier page: refused, said so, nothing changed.
+    sign_in(client, commune_leader)
+    response = client.post(act_url(resolved), sign_form(pki, resolved.revision))
+    assert response.status_code == 403
+    assert "đã được đăng ký cho người khác" in response.content.decode()
+    assert_unchanged(before)
+
+
+@pytest.mark.django_db
+def test_an_unregistered_certificate_is_refused_on_the_page(
+    client, signing_setup, pki, resolved, commune_leader
+):
+    before = Dossier.objects.get(pk=resolved.pk)
+    sign_in(client, commune_leader)
+    response = client.post(act_url(resolved), sign_form(pki, resolved.revision))
+    assert response.status_code == 400
+    assert (
+        "Chứng thư số này chưa được đăng ký cho tài khoản của bạn. "
+        "Hãy đăng ký tại mục Chứng thư số." in response.content.decode()
+    )
+    assert_unchanged(before)
+
+
+@pytest.mark.django_db
+def test_a_deactivated_certificate_is_refused(
+    signing_setup, pki, resolved, commune_leader, holds_key
+):
+    certificates.deactivate_certificate(actor=commune_leader, certificate_id=holds_key.pk)
+    before = Dossier.objects.get(pk=resolved.pk)
+    with (
+        Pkcs12Key(pki["leader"].p12_bytes, P12_PASSWORD) as key,
+        pytest.raises(ValidationFailed) as err,
+    ):
+        services.sign_result(actor=commune_leader, dossier=resolved, key=key)
+    assert err.value.code == "certificate_deactivated"
+    assert_unchanged(before)

@@ -9,15 +9,30 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from chinhquyenso.core.models import AuditEntry
-from chinhquyenso.signing import validation
-from tests.conftest import sign_in
+from chinhquyenso.core.models import AuditEntry, Role
+from chinhquyenso.signing import certificates, validation
+from tests.conftest import make_official, sign_in
+from tests.signing.conftest import register_for
 from tests.signing.conftest_remote import *  # noqa: F403 (fixtures)
 from tests.signing.conftest_remote import REMOTE_USER, holder_answers
 from tests.signing.pki import P12_PASSWORD
 from tests.signing.samples import make_pdf
 
 URL = "/chu-ky-so/ky-hang-loat/"
+
+
+@pytest.fixture
+def leader(leader, pki):
+    """The chairman, his certificate (the test PKI's "leader") registered to him."""
+    register_for(leader, pki["leader"].cert_der)
+    return leader
+
+
+@pytest.fixture
+def deputy(province):
+    return make_official(
+        "phochutich", province, Role.LEADER, "Phó Chủ tịch", full_name="Lý Thị Kim"
+    )
 
 
 def _post(client, pki, files, password=P12_PASSWORD):
@@ -79,6 +94,37 @@ def test_others_are_forbidden(client, request, persona, demo_trusted, pki):
     assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
 
 
+def test_a_colleagues_pkcs12_file_is_refused(client, leader, deputy, demo_trusted, pki):
+    """The deputy uploads the chairman's PKCS#12 file (registered to the chairman)."""
+    sign_in(client, deputy)
+    response = _post(client, pki, [("a.pdf", make_pdf(1)), ("b.pdf", make_pdf(1))])
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert "đã được đăng ký cho người khác" in response.content.decode()
+    assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
+
+
+def test_an_unregistered_certificate_is_refused_with_a_hint(client, deputy, demo_trusted, pki):
+    sign_in(client, deputy)
+    response = _post(client, pki, [("a.pdf", make_pdf(1))])
+    assert response.status_code == 400
+    assert (
+        "Chứng thư số này chưa được đăng ký cho tài khoản của bạn. "
+        "Hãy đăng ký tại mục Chứng thư số." in response.content.decode()
+    )
+    assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
+
+
+def test_a_deactivated_certificate_is_refused(client, deputy, demo_trusted, pki):
+    row = register_for(deputy, pki["leader"].cert_der)
+    certificates.deactivate_certificate(actor=deputy, certificate_id=row.pk)
+    sign_in(client, deputy)
+    response = _post(client, pki, [("a.pdf", make_pdf(1))])
+    assert response.status_code == 400
+    assert "đã ngừng dùng" in response.content.decode()
+    assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
+
+
 def test_anonymous_is_sent_to_sign_in(client, db):
     response = client.get(URL)
     assert response.status_code == 302
@@ -120,6 +166,22 @@ def test_api_wrong_password_is_a_coded_error(client, leader, demo_trusted, pki):
     response = client.post(API, _api_body(pki, [("a.pdf", make_pdf(1))], password="sai"))
     assert response.status_code == 400
     assert response.json()["code"] == "wrong_password"
+    assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
+
+
+def test_api_refuses_a_colleagues_certificate(client, leader, deputy, demo_trusted, pki):
+    sign_in(client, deputy)
+    response = client.post(API, _api_body(pki, [("a.pdf", make_pdf(1))]))
+    assert response.status_code == 403
+    assert response.json()["code"] == "certificate_of_another_person"
+    assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
+
+
+def test_api_refuses_an_unregistered_certificate(client, deputy, demo_trusted, pki):
+    sign_in(client, deputy)
+    response = client.post(API, _api_body(pki, [("a.pdf", make_pdf(1))]))
+    assert response.status_code == 400
+    assert response.json()["code"] == "certificate_not_registered"
     assert not AuditEntry.objects.filter(action__startswith="signature.").exists()
 
 
