@@ -533,8 +533,13 @@ def require_seal_of(organisation: Organisation, certificate) -> Certificate:
     """Refuse a seal (chữ ký số của cơ quan, tổ chức) applied for `organisation` with a
     certificate not registered, active, as the seal of `organisation` or of the ancestor whose
     seal it uses (a unit or a centre uses the seal of the organisation it belongs to,
-    `signing.seal.seal_owners`). Returns the row. Changes nothing. Same codes as `require_signer_holds`; a seal certificate belongs to
-    the agency, not to the clerk who applies it (Nghị định 30/2020/NĐ-CP, Điều 14.3)."""
+    `signing.seal.seal_owners`). Returns the row. Changes nothing. Same codes as
+    `require_signer_holds`; a seal certificate belongs to the agency, not to the clerk who
+    applies it (Nghị định 30/2020/NĐ-CP, Điều 14.3).
+
+    Not yet called by `signing.seal.seal` (the server's seal on forms): the seal key there is
+    configuration held by the server, and `has_seal` (what the pages announce) cannot tell a
+    registered seal without opening its key."""
     from chinhquyenso.signing.seal import seal_owners
 
     owners = {org.pk for org in seal_owners(organisation)}
