@@ -16,6 +16,7 @@ from chinhquyenso.demo import generator, one_stop
 from chinhquyenso.dossiers import tasks
 from chinhquyenso.dossiers.models import Dossier, Rating, Status
 from chinhquyenso.procedures.models import Procedure, Process
+from chinhquyenso.signing.models import Certificate
 from chinhquyenso.signing.validation import validate_pdf
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -58,6 +59,7 @@ def counts() -> dict:
         "processes": Process.objects.count(),
         "ratings": Rating.objects.count(),
         "audit": AuditEntry.objects.count(),
+        "certificates": Certificate.objects.count(),
     }
 
 
@@ -115,6 +117,33 @@ def test_signed_results_and_sealed_receipts_for_the_validation_page(loaded):
     report = validate_pdf(read(StoredFile.objects.get(pk=receipt.data["file"])))
     assert report["signatures"][0]["verdict"]["indication"] == "passed"
     assert report["signatures"][0]["signer"]["name"] == "UBND xã Đơn Dương"
+
+
+def test_the_demo_certificates_are_registered_to_their_holders(loaded):
+    """Issue #4: a person signs only with a certificate registered to them; the demo registers
+    the chairmen's and the clerk's to their accounts and the seals to their organisations."""
+    chairman = Certificate.objects.get(
+        purpose="personal", user__username="chutich.donduong", is_active=True
+    )
+    assert chairman.organisation.name == "UBND xã Đơn Dương"
+    # The results the chairman signed carry that very certificate.
+    entry = AuditEntry.objects.filter(action="dossier.result_signed").order_by("pk").first()
+    d = Dossier.objects.get(pk=entry.object_id)
+    report = validate_pdf(read(d.result_file))
+    assert report["signatures"][0]["signer"]["name"] == chairman.user.full_name
+    assert entry.data["certificate_serial"] == chairman.serial
+    personal = set(
+        Certificate.objects.filter(purpose="personal", is_active=True).values_list(
+            "user__username", flat=True
+        )
+    )
+    assert {"chutich.tinh", "chutich.donduong", "vanthu.tinh"} <= personal
+    seals = set(
+        Certificate.objects.filter(purpose="organisation", is_active=True).values_list(
+            "organisation__name", flat=True
+        )
+    )
+    assert {"UBND tỉnh Lâm Đồng", "UBND xã Đơn Dương"} <= seals
 
 
 def read(stored) -> bytes:
