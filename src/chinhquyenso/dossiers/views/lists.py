@@ -119,16 +119,18 @@ def _describe(filters: dict) -> list[str]:
     return out
 
 
-def list_url(filters: dict) -> str:
-    return f"{reverse('dossiers:list')}?{urlencode(filters)}"
-
-
-def _link(fig) -> dict:
-    return {"value": fig.value, "url": list_url(fig.filters)}
+def list_url(filters: dict, base: str | None = None) -> str:
+    return f"{base or reverse('dossiers:list')}?{urlencode(filters)}"
 
 
 def _figures(s) -> dict:
-    """The supervision figures as {value, url} (each clicks through to its dossiers)."""
+    """The supervision figures as {value, url} (each clicks through to its dossiers). The list's
+    address is resolved once: a province's page has some 800 figures."""
+    base = reverse("dossiers:list")
+
+    def _link(fig) -> dict:
+        return {"value": fig.value, "url": list_url(fig.filters, base)}
+
     received = [("total", "Tổng số")] + [(str(ch.value), ch.label) for ch in Channel]
     group = ("received", "in_time", "overdue", "supplement", "early", "on_time", "late")
     return {
