@@ -7,7 +7,7 @@ import pytest
 from chinhquyenso.core.errors import NotFound, PermissionDenied
 from chinhquyenso.core.models.organisations import OrganisationKind
 from chinhquyenso.core.permissions import forget_positions
-from chinhquyenso.dossiers import queries, services, timeliness
+from chinhquyenso.dossiers import queries, rating_queries, services, timeliness
 from chinhquyenso.dossiers.models import Dossier
 from tests.conftest import make_org
 from tests.dossiers.conftest import local, receive
@@ -308,5 +308,8 @@ def test_supervision_of_the_whole_tree_is_the_same_with_or_without_other_trees(
     assert values(whole) == commune
     for figure in (whole.in_progress["overdue"], whole.finished["early"]):
         assert queries.filtered_dossiers(leader, figure.filters).count() == figure.value
+    whole_ratings = rating_queries.rating_summary(leader, province)
+    assert whole_ratings.total == rating_queries.rating_summary(commune_leader, commune_a).total
     make_org("UBND tỉnh Khánh Hòa", OrganisationKind.PROVINCE_COMMITTEE)
     assert values(queries.supervision_counts(leader, province)) == commune
+    assert rating_queries.rating_summary(leader, province).total == whole_ratings.total

@@ -369,7 +369,7 @@ def organisation_q(
     )
 
 
-def _subtree_or_everything(organisation: Organisation) -> tuple[list[int], bool]:
+def subtree_or_everything(organisation: Organisation) -> tuple[list[int], bool]:
     """The subtree's ids, and whether they are every organisation there is (one query)."""
     total = Subquery(
         Organisation.objects.order_by()
@@ -551,7 +551,7 @@ def supervision_counts(
     for state in Timeliness:
         spec(f"finished:{state.value}", {**period_finished, "timeliness": state.value})
 
-    subtree, everything = _subtree_or_everything(organisation)
+    subtree, everything = subtree_or_everything(organisation)
     # The whole tree (a province's own installation): no organisation filter at all, which is
     # the same set and lets the planner estimate the period's rows right.
     in_scope = Q() if everything else organisation_q(organisation, subtree)

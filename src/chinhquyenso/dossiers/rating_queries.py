@@ -1,8 +1,8 @@
 """Read side of satisfaction ratings: counts per official, unit and procedure (issue #3).
 
-Three grouped queries whatever the number of ratings; scoped to an organisation's subtree (the
-rated unit, or the dossier's handling organisation, inside it) and to people who may supervise
-that organisation.
+Five queries whatever the number of ratings (the subtree's ids, the totals, three grouped);
+scoped to an organisation's subtree (the rated unit, or the dossier's handling organisation,
+inside it) and to people who may supervise that organisation.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from django.db.models import Count, Q
 
 from chinhquyenso.core import permissions
 from chinhquyenso.core.models import Organisation
+from chinhquyenso.dossiers import queries
 from chinhquyenso.dossiers.models import Rating, SatisfactionLevel
 from chinhquyenso.dossiers.permissions import SUPERVISE
 
@@ -50,10 +51,12 @@ def _row(row: dict, **names) -> dict:
 
 
 def ratings_in(organisation: Organisation):
-    root = organisation.path
-    return Rating.objects.filter(
-        Q(unit__path__startswith=root) | Q(dossier__handling_organisation__path__startswith=root)
-    )
+    """Ratings of the organisation's subtree (its ids read in one query; no filter when that is
+    every organisation), tested on the rating's and the dossier's columns, not on joined paths."""
+    ids, everything = queries.subtree_or_everything(organisation)
+    if everything:
+        return Rating.objects.all()
+    return Rating.objects.filter(Q(unit__in=ids) | Q(dossier__handling_organisation__in=ids))
 
 
 def rating_summary(user, organisation: Organisation) -> RatingSummary:
