@@ -15,6 +15,9 @@ In this process (no HTTP), on the database made by `dossiers_generate.py`:
   (the page's default, which early in a month is only a few days) and for the whole previous
   month (what the same page costs at the end of a month);
 
+* the pages (the view with its queries and template, without middleware or HTTP): the queue
+  of both officials and the supervision page (with the ratings) of both chairmen, this month;
+
 each `--repeats` times after one warm-up call: median and p95 in ms, the number of SQL queries
 (the issue asks for a bounded number, whatever the data) and the target (median < 300 ms; p95
 shown beside it). For every measurement whose p95 is over the target, the slowest SQL
@@ -258,6 +261,7 @@ def run(args) -> int:
             cases += [(name_b, func_b), (name + ("" if same else " RESULTS DIFFER"), func)]
     else:
         cases += current
+    cases += page_cases(specialist, desk, province_leader, commune_leader, commune)
     cases += [(name + " (again)", func) for name, func in baselines]
 
     print(f"start: {load()}", flush=True)
@@ -318,6 +322,56 @@ def run(args) -> int:
     if p95_over:
         print(f"p95 at or over {TARGET_MS:.0f} ms (median under): " + ", ".join(p95_over))
     return 0
+
+
+def page_cases(specialist, desk, province_leader, commune_leader, commune):
+    """The pages themselves (view, queries and template; no middleware or HTTP): the queue
+    (every tab's count and one tab's page) and the supervision page with its ratings."""
+    from django.conf import settings
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.contrib.sessions.backends.signed_cookies import SessionStore
+    from django.core.files.storage import storages
+    from django.test import RequestFactory
+
+    from chinhquyenso.dossiers.views import lists
+
+    # Static files by name (no collectstatic manifest in this process).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    storages._storages = {}
+    storages._backends = None
+    factory = RequestFactory()
+
+    def get(view, user, data):
+        def call():
+            request = factory.get("/", data)
+            request.user = user
+            request.session = SessionStore()
+            request._messages = FallbackStorage(request)
+            response = view(request)
+            assert response.status_code == 200, response.status_code
+            return len(response.content)
+
+        return call
+
+    return [
+        (f"page queue {specialist.username}", get(lists.queue, specialist, {})),
+        (f"page queue {desk.username}", get(lists.queue, desk, {})),
+        (
+            f"page queue {desk.username} waiting_others",
+            get(lists.queue, desk, {"tab": "waiting_others"}),
+        ),
+        (
+            f"page supervision province ({province_leader.username}) this month",
+            get(lists.supervision, province_leader, {}),
+        ),
+        (
+            f"page supervision commune ({commune_leader.username}) this month",
+            get(lists.supervision, commune_leader, {"to_chuc": commune.pk}),
+        ),
+    ]
 
 
 def _result(func):

@@ -1,5 +1,5 @@
 """The supervision page and the filtered list (issue #3): personas, figures that click through
-to exactly their dossiers, bounded queries, the Form 06 download."""
+to exactly their dossiers, bounded queries, the Form 06 download; the queue page's bound."""
 
 from __future__ import annotations
 
@@ -118,3 +118,24 @@ def test_supervision_lists_ratings(client, three, commune_leader):
     sign_in(client, commune_leader)
     html = client.get(URL).content.decode()
     assert "0 lượt đánh giá" in html
+
+
+@pytest.mark.parametrize("n", [10, 50])
+def test_queue_page_queries_do_not_grow(
+    n, client, clock, birth, desk_officer, desk_unit_a, responsible, django_assert_max_num_queries
+):
+    from chinhquyenso.dossiers import services
+    from chinhquyenso.dossiers.views._common import PER_PAGE
+
+    for i in range(n):
+        d = receive(desk_officer, desk_unit_a, birth.procedure, channel=1 + i % 3)
+        if i % 2:
+            services.forward(actor=desk_officer, dossier=d)
+    sign_in(client, desk_officer)
+    client.get(reverse("dossiers:queue"))
+    for tab, shown in (("to_handle", (n + 1) // 2), ("waiting_others", n // 2)):
+        with django_assert_max_num_queries(14):
+            response = client.get(reverse("dossiers:queue"), {"tab": tab})
+        assert response.status_code == 200
+        assert len(response.context["page_obj"].object_list) == min(shown, PER_PAGE)
+        assert response.context["page_obj"].paginator.count == shown

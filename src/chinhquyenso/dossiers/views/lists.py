@@ -34,8 +34,11 @@ QUEUE_TABS = [
 ]
 
 
-def _paginate(request, qs):
-    page_obj = Paginator(qs, PER_PAGE).get_page(request.GET.get("trang"))
+def _paginate(request, qs, count: int | None = None):
+    paginator = Paginator(qs, PER_PAGE)
+    if count is not None:
+        paginator.count = count  # already counted (the queue's tab): not counted again
+    page_obj = paginator.get_page(request.GET.get("trang"))
     now = timezone.now()
     for d in page_obj.object_list:
         d.state = timeliness.evaluate(d, now=now)
@@ -46,7 +49,7 @@ def _paginate(request, qs):
 @require_GET
 def queue(request):
     """The official's queue, four tabs, soonest due first (bounded queries: one count per
-    tab and one page of rows)."""
+    tab, the shown tab's page of rows and their organisations)."""
     tab = request.GET.get("tab", "to_handle")
     if tab not in dict(QUEUE_TABS):
         tab = "to_handle"
@@ -60,7 +63,8 @@ def queue(request):
         }
         for key, label in QUEUE_TABS
     ]
-    page_obj = _paginate(request, queries.queue_for(request.user, tab, now=now))
+    count = next(t["count"] for t in tabs if t["active"])
+    page_obj = _paginate(request, queries.queue_for(request.user, tab, now=now), count)
     return render(request, "dossiers/queue.html", {"tabs": tabs, "tab": tab, "page_obj": page_obj})
 
 
