@@ -236,14 +236,18 @@ def _dossier(code: str) -> LookupRow | None:
         sql, params = compiler.as_sql()
         if tuple(params) != (_PLACEHOLDER,):  # the code must be the only parameter
             raise RuntimeError(f"unexpected lookup parameters: {params!r}")
-        state = _compiled.state = (connection, compiler, sql)
-    _connection, compiler, sql = state
+        columns = [expression for expression, _sql, _alias in compiler.select]
+        converters = compiler.get_converters(columns)
+        state = _compiled.state = (connection, compiler, sql, converters)
+    _connection, compiler, sql, converters = state
     with connection.cursor() as cursor:
         cursor.execute(sql, [code])
         rows = cursor.fetchmany(1)
     if not rows:
         return None
-    return LookupRow._make(next(compiler.results_iter(results=[rows])))
+    if converters:
+        rows = compiler.apply_converters(rows, converters)
+    return LookupRow._make(next(iter(rows)))
 
 
 def lookup(code: str, *, now: datetime | None = None) -> PublicStatus:
