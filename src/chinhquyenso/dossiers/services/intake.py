@@ -98,9 +98,21 @@ def _process(pk: int, procedure: Procedure, organisation_id: int) -> Process | N
     cached = _processes.get(pk)
     if cached is not None and now - cached[0] < CACHE_SECONDS:
         return cached[1]
-    process = process_queries.current_process(procedure, Organisation(pk=organisation_id))
-    if process is None or process.pk != pk:  # replaced meanwhile: use it, cache nothing
-        return process
+    # One query: the steps in order with their units, and the process with its organisation.
+    steps = list(
+        ProcessStep.objects.filter(process_id=pk)
+        .select_related("process__organisation", "unit")
+        .order_by("order")
+    )
+    if not steps:  # a process without steps (refused by first_step): load it plainly
+        return process_queries.current_process(procedure, Organisation(pk=organisation_id))
+    process = steps[0].process
+    for step in steps:
+        step.process = process
+    known = process.__dict__.setdefault("_prefetched_objects_cache", {})
+    queryset = process.steps.get_queryset()  # lazy: no query
+    queryset._result_cache, queryset._prefetch_done = steps, True
+    known["steps"] = queryset
     if len(_processes) >= _CACHE_SIZE:
         _processes.clear()
     _processes[pk] = (now, process)
@@ -279,6 +291,10 @@ def receive_dossier(
     run.dossier = dossier
     run.save(force_insert=True)
     c.known_related(dossier, documents=docs, step_runs=[run], pauses=[], children=[])
+    # The applicant's SMS and e-mail (sent after commit) before the history and the audit
+    # entry: the audit chain's head row stays locked from its entry until the commit, and
+    # every intake of every desk queues on it.
+    _notify_received(dossier)
     c.save(
         dossier,
         actor=actor,
@@ -296,7 +312,6 @@ def receive_dossier(
             "documents": len(docs),
         },
     )
-    _notify_received(dossier)
     transaction.on_commit(lambda pk=dossier.pk: dossier_tasks.enqueue_receipt(pk), robust=True)
     return dossier
 
