@@ -199,6 +199,14 @@ def test_lookup_is_one_query(dossier):
     assert len(queries) == 1
 
 
+def test_a_renamed_organisation_shows_its_new_name(client, dossier, commune_a):
+    assert client.get(API + CODE).json()["receiving_organisation"]["name"] == "UBND xã Đơn Dương"
+    commune_a.name = "UBND xã Đơn Dương (mới)"
+    commune_a.save(update_fields=["name"])
+    body = client.get(API + CODE).json()
+    assert body["receiving_organisation"]["name"] == "UBND xã Đơn Dương (mới)"
+
+
 def test_signed_in_officials_get_the_same_public_answer(client, dossier, responsible):
     sign_in(client, responsible)
     body = client.get(API + CODE).json()

@@ -162,12 +162,11 @@ LOOKUP_FIELDS = (
 # when a process is saved: its steps are bulk-created, without signals), so a test database
 # that reuses ids cannot serve a stale name.
 _names: dict[tuple[str, int], str] = {}
-# An organisation can be renamed: its name is kept in Django's cache for a short while only.
+# An organisation can be renamed: its name is kept for ORGANISATION_NAME_TTL seconds only, per
+# process too (a shared cache would cost a network round trip on every lookup; a rename is rare
+# and shows everywhere within the minute, at once in the process that saved it).
 ORGANISATION_NAME_TTL = 60
-
-
-def _organisation_key(pk: int) -> str:
-    return f"cqs:public-lookup:org-name:{pk}"
+_organisation_names: dict[int, tuple[float, str]] = {}
 
 
 def _version_names(version_id: int, procedure_id: int) -> tuple[str, str]:
@@ -192,11 +191,12 @@ def _step_name(step_id: int) -> str:
 
 
 def _organisation_name(pk: int) -> str:
-    key = _organisation_key(pk)
-    name = cache.get(key)
-    if name is None:
-        name = Organisation.objects.filter(pk=pk).values_list("name", flat=True)[0]
-        cache.set(key, name, timeout=ORGANISATION_NAME_TTL)
+    now = time.monotonic()
+    cached = _organisation_names.get(pk)
+    if cached is not None and now - cached[0] < ORGANISATION_NAME_TTL:
+        return cached[1]
+    name = Organisation.objects.filter(pk=pk).values_list("name", flat=True)[0]
+    _organisation_names[pk] = (now, name)
     return name
 
 
@@ -210,7 +210,7 @@ def _forget_names(sender, **kwargs) -> None:
 
 @receiver([post_save, post_delete], sender=Organisation)
 def _forget_organisation_name(sender, instance, **kwargs) -> None:
-    cache.delete(_organisation_key(instance.pk))
+    _organisation_names.pop(instance.pk, None)
 
 
 # The lookup query, as the ORM writes it for this database (`lookup_queryset`), is compiled
