@@ -389,3 +389,58 @@ class FormTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"Mẫu {self.number}: {self.title}"
+
+
+class FinishedHandler(models.Model):
+    """Write-side summary for supervision by official (issue #3): one row per official who
+    handled a step of a finished dossier, with the dossier's end instant, on-time result and
+    the three organisation columns of the subtree filter (`queries.organisation_q`) copied, so
+    "finished in the period, by official" is a grouped scan of this table, without a join and
+    without DISTINCT. Kept in step by `services._common.save` whenever a finished dossier is
+    written (a final status never goes back to a running one)."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="+", db_index=False)
+    handler = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    handling_organisation = models.ForeignKey(
+        "core.Organisation", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    receiving_organisation = models.ForeignKey(
+        "core.Organisation", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    current_unit = models.ForeignKey(
+        "core.Organisation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    finished_at = models.DateTimeField()
+    timeliness = models.CharField(max_length=8, choices=Timeliness.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dossier", "handler"], name="finishedhandler_dossier_handler_uniq"
+            )
+        ]
+        indexes = [
+            # The whole tree (a province): the period's rows grouped by official, index only.
+            models.Index(
+                fields=["finished_at", "handler", "timeliness"], name="finishedhandler_period_idx"
+            ),
+            # A subtree: the OR of the three organisation columns, each with the period.
+            models.Index(
+                fields=["handling_organisation", "finished_at"], name="finishedhandler_handling_idx"
+            ),
+            models.Index(
+                fields=["receiving_organisation", "finished_at"],
+                name="finishedhandler_receiving_idx",
+            ),
+            models.Index(fields=["current_unit", "finished_at"], name="finishedhandler_unit_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id} {self.handler_id}"

@@ -23,6 +23,7 @@ from chinhquyenso.dossiers.models import (
     FINAL_STATUSES,
     Dossier,
     DossierEvent,
+    FinishedHandler,
     Pause,
     Status,
     StepRun,
@@ -321,6 +322,8 @@ def save(
         dossier.revision += 1
         update = list(dict.fromkeys([*fields, "revision", "updated_at"]))
         dossier.save(update_fields=update)
+    if dossier.finished_at is not None:
+        record_finished_handlers(dossier)
     event = DossierEvent.objects.create(
         dossier=dossier,
         at=at,
@@ -352,6 +355,45 @@ def save(
         },
     )
     return dossier
+
+
+def record_finished_handlers(dossier: Dossier) -> None:
+    """Keep the supervision summary (`FinishedHandler`) of a finished dossier in step: one row
+    per official who handled one of its steps, with its end instant, on-time result and
+    organisation columns as saved now. Written on every save of a finished dossier (the one
+    that finishes it, and later ones: returning the result closes the desk's step run with a
+    new handler and the unit holding it may change), so no later change leaves it stale."""
+    handlers = (
+        StepRun.objects.filter(dossier=dossier, handler__isnull=False)
+        .order_by()
+        .values_list("handler_id", flat=True)
+        .distinct()
+    )
+    rows = [
+        FinishedHandler(
+            dossier=dossier,
+            handler_id=handler_id,
+            handling_organisation_id=dossier.handling_organisation_id,
+            receiving_organisation_id=dossier.receiving_organisation_id,
+            current_unit_id=dossier.current_unit_id,
+            finished_at=dossier.finished_at,
+            timeliness=dossier.timeliness,
+        )
+        for handler_id in handlers
+    ]
+    if rows:
+        FinishedHandler.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["dossier", "handler"],
+            update_fields=[
+                "handling_organisation",
+                "receiving_organisation",
+                "current_unit",
+                "finished_at",
+                "timeliness",
+            ],
+        )
 
 
 def known_related(dossier: Dossier, **rows: list) -> None:
