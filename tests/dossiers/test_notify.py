@@ -116,3 +116,61 @@ def test_schedule_sends_after_commit_only(received, django_capture_on_commit_cal
     assert "xin lỗi" in sms_for(received)[-1].body
     with pytest.raises(ValueError):
         notify.schedule(received, "nonsense")
+
+
+LONG_NAME = (
+    "Cấp giấy phép xây dựng mới đối với công trình cấp III, cấp IV (Công trình không theo "
+    "tuyến/Theo tuyến trong đô thị/Tín ngưỡng, tôn giáo/Tượng đài, tranh hoành tráng/Theo giai "
+    "đoạn cho công trình không theo tuyến/Theo giai đoạn cho công trình theo tuyến trong đô "
+    "thị/Dự án) và nhà ở riêng lẻ"
+)
+
+
+@pytest.mark.django_db
+def test_a_long_procedure_name_is_shortened_so_the_sms_is_sent(
+    received, settings, django_capture_on_commit_callbacks
+):
+    """A real procedure name (from the national portal) makes the full text longer than a 4-part
+    brandname SMS: the SMS shortens the name and is sent; the e-mail keeps the whole name."""
+    from chinhquyenso.core import sms as sms_module
+    from chinhquyenso.core.services import notifications
+
+    settings.CQS_PUBLIC_BASE_URL = "https://dichvucong.lamdong.gov.vn"
+    version = received.procedure_version
+    version.name = LONG_NAME
+    version.save(update_fields=["name"])
+    assert not sms_module.fits(notify.message(received, notify.RESOLVED)[1])
+    with django_capture_on_commit_callbacks(execute=False):
+        notify.send(received.pk, notify.RESOLVED)
+    last = sms_for(received)[-1]
+    assert sms_module.measure(last.body).parts <= 4
+    assert received.code in last.body and "Cấp giấy phép xây dựng mới" in last.body
+    assert last.body.endswith(f"https://dichvucong.lamdong.gov.vn/tra-cuu/{received.code}/")
+    assert LONG_NAME not in last.body
+    notifications.deliver(notification_id=last.pk)
+    last.refresh_from_db()
+    assert last.state == "sent", last.last_error
+    email = (
+        Notification.objects.filter(object_id=str(received.pk), channel="email")
+        .order_by("pk")
+        .last()
+    )
+    assert LONG_NAME in email.body
+
+
+@pytest.mark.django_db
+def test_the_receipt_sms_of_a_long_named_procedure_fits(
+    received, django_capture_on_commit_callbacks
+):
+    """The services' own notices (here the receipt notice of the intake) are shortened too."""
+    from chinhquyenso.core import sms as sms_module
+    from chinhquyenso.dossiers.services import intake
+
+    version = received.procedure_version
+    version.name = LONG_NAME
+    version.save(update_fields=["name"])
+    with django_capture_on_commit_callbacks(execute=False):
+        intake._notify_received(received)
+    last = sms_for(received)[-1]
+    assert sms_module.fits(last.body) and received.code in last.body
+    assert "tiếp nhận" in last.body and "Ngày hẹn trả kết quả" in last.body

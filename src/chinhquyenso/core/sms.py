@@ -201,6 +201,16 @@ def get_gateway() -> SmsGateway:
     return cls(brandname=settings.SMS_BRANDNAME)
 
 
+def fits(text: str) -> bool:
+    """Whether the configured gateway would accept `text` (its alphabet and its parts cap), so
+    that a caller can shorten a message before queueing it rather than have it fail later."""
+    gateway = get_gateway()
+    text = (text or "").strip()
+    if not gateway.unicode:
+        text = strip_diacritics(text)
+    return bool(text) and measure(text).parts <= gateway.max_parts
+
+
 def send_sms(*, phone: str, text: str, request_id: str) -> str:
     """Normalise, check and send one message through the configured gateway."""
     gateway = get_gateway()

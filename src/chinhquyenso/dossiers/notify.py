@@ -112,6 +112,38 @@ def message(dossier, event: str) -> tuple[str, str]:
     raise ValueError(f"unknown applicant event {event!r}")
 
 
+def _shortened(name: str, length: int) -> str:
+    if len(name) <= length:
+        return name
+    return name[:length].rsplit(" ", 1)[0].rstrip(" ,;(") + "…"
+
+
+def fit_sms(body: str, dossier) -> str:
+    """`body` as an SMS the gateway accepts. A 4-part brandname SMS holds 268 Vietnamese
+    characters and some procedure names from the national portal are longer than that alone:
+    the name written as " (name)" is shortened, then left out; past that the text is cut before
+    the lookup link, which is kept."""
+    from chinhquyenso.core import sms
+
+    if sms.fits(body):
+        return body
+    full = dossier.procedure_version.name
+    marker = f" ({full})"
+    if marker in body:
+        for short in (f" ({_shortened(full, 60)})", f" ({_shortened(full, 30)})", ""):
+            candidate = body.replace(marker, short)
+            if sms.fits(candidate):
+                return candidate
+        body = candidate
+    tail = f" Tra cứu: {lookup_link(dossier.code)}"
+    if not body.endswith(tail):
+        tail = ""
+    head = body[: len(body) - len(tail)]
+    while head and not sms.fits(head + "…" + tail):
+        head = head[:-10]
+    return head.rstrip() + "…" + tail
+
+
 def send(dossier_id: int, event: str) -> list:
     """Write the notifications of `event` for the dossier (SMS to its phone, e-mail to its
     address, in-app to its account); nothing when it has no way to reach the applicant."""
@@ -145,6 +177,7 @@ def send(dossier_id: int, event: str) -> list:
         link=f"/tra-cuu/{dossier.code}/",
         address_overrides=overrides,
         about=dossier,
+        bodies={"sms": fit_sms(body, dossier)} if "sms" in channels else None,
     )
 
 

@@ -52,12 +52,14 @@ def notify(
     link: str = "",
     address_overrides: dict[str, str] | None = None,
     about=None,
+    bodies: dict[str, str] | None = None,
 ) -> list[Notification]:
     """One notification per channel; e-mail and SMS are sent after the caller's commit.
 
     Addresses: `address_overrides[channel]`, else the recipient's e-mail / phone. In-app needs a
     recipient. `about` (any saved model instance) is recorded as the object it concerns. A
     missing or malformed address does not fail the caller: that row ends "failed" when sent.
+    `bodies[channel]` replaces `body` for that channel (e.g. a shorter SMS).
     """
     address_overrides = address_overrides or {}
     wanted = list(dict.fromkeys(channels))
@@ -91,7 +93,7 @@ def notify(
             channel=channel,
             address=address.strip()[:255],
             subject=subject[:255],
-            body=body,
+            body=(bodies or {}).get(channel) or body,
             link=link[:255],
             state=DeliveryState.DELIVERED if in_app else DeliveryState.QUEUED,
             sent_at=now if in_app else None,

@@ -18,6 +18,7 @@ from chinhquyenso.core import permissions
 from chinhquyenso.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.models import ApiKey, Role
 from chinhquyenso.core.services import audit, calendar, notifications
+from chinhquyenso.dossiers import notify as applicant_notify
 from chinhquyenso.dossiers import timeliness
 from chinhquyenso.dossiers.models import (
     FINAL_STATUSES,
@@ -472,6 +473,7 @@ def notify_applicant(dossier: Dossier, *, subject: str, body: str) -> None:
         link=public_link(dossier.code),
         address_overrides=overrides,
         about=dossier,
+        bodies={"sms": applicant_notify.fit_sms(body, dossier)} if "sms" in channels else None,
     )
 
 
