@@ -9,7 +9,9 @@ Run: .venv/bin/python bench/dossiers_generate.py [--db cqs_bench] [--count 10000
    `shared/data/procedures-national-portal-sample.json` through the administrators' import
    (`procedures.services.import_catalogue(system=True)`), and the default internal process of
    every commune-level procedure in every demo commune (`procedures.services.ensure_process`);
-3. bulk-loads `--count` dossiers with COPY, in one transaction, then builds the indexes and runs
+3. bulk-loads `--count` dossiers with COPY, in one transaction, fills the supervision summary
+   (`FinishedHandler`: one row per finished dossier and official who handled one of its steps,
+   by the backfill migration's INSERT ... SELECT DISTINCT), then builds the indexes and runs
    VACUUM ANALYZE, and prints rows per second of each stage.
 
 THIS BYPASSES THE SERVICES on purpose (a million `receive_dossier` calls would take hours): no
@@ -43,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import importlib
 import io
 import itertools
 import json
@@ -326,6 +329,9 @@ EVENT_COLUMNS = [
     "to_step_id",
 ]
 BULK_TABLES = ("dossiers_dossier", "dossiers_steprun", "dossiers_dossierevent")
+# The supervision summary (one row per finished dossier and official who handled a step),
+# filled from the copied rows by the backfill migration's statement.
+SUMMARY_TABLE = "dossiers_finishedhandler"
 
 
 class World:
@@ -743,10 +749,10 @@ def bulk_load(pg: str, db: str, generator: Generator, chunk: int = 20000) -> dic
         conn.execute("SET synchronous_commit = off")
         conn.execute(
             "TRUNCATE dossiers_dossier, dossiers_steprun, dossiers_dossierevent, "
-            "dossiers_dossiercounter CASCADE"
+            f"dossiers_dossiercounter, {SUMMARY_TABLE} CASCADE"
         )
         rebuilt = []
-        for table in BULK_TABLES:
+        for table in (*BULK_TABLES, SUMMARY_TABLE):
             for name, definition in conn.execute(
                 """SELECT i.indexname, i.indexdef FROM pg_indexes i
                    WHERE i.tablename = %s AND i.schemaname = 'public'
@@ -800,6 +806,15 @@ def bulk_load(pg: str, db: str, generator: Generator, chunk: int = 20000) -> dic
                 copy.write_row((org_id, day, last))
         timings["copy"] = time.perf_counter() - t
 
+        # What the services write when a dossier finishes (`FinishedHandler`), from the copied
+        # dossiers and step runs: the statement of the backfill migration.
+        t = time.perf_counter()
+        backfill = importlib.import_module(
+            "chinhquyenso.dossiers.migrations.0007_backfill_finished_handler"
+        )
+        timings["summary_rows"] = conn.execute(backfill.backfill_sql()).rowcount
+        timings["summary"] = time.perf_counter() - t
+
         t = time.perf_counter()
         for definition in rebuilt:
             conn.execute(definition)
@@ -812,7 +827,7 @@ def bulk_load(pg: str, db: str, generator: Generator, chunk: int = 20000) -> dic
         conn.commit()
     t = time.perf_counter()
     with psycopg.connect(database_url(pg, db), autocommit=True) as conn:
-        for table in (*BULK_TABLES, "dossiers_dossiercounter"):
+        for table in (*BULK_TABLES, "dossiers_dossiercounter", SUMMARY_TABLE):
             conn.execute(f"VACUUM ANALYZE {table}")
         # Every other table too: the demo's organisations and users were written moments ago
         # and have no statistics yet, and the planner then misjudges every join with them.
@@ -870,6 +885,14 @@ def check(pg: str, db: str, count: int) -> list[str]:
             ).fetchone()[0]
             if orphans:
                 problems.append(f"{orphans} rows of {table}.{column} point nowhere")
+        expected, summary = conn.execute(
+            f"""SELECT (SELECT count(*) FROM (SELECT DISTINCT r.dossier_id, r.handler_id
+                        FROM dossiers_steprun r JOIN dossiers_dossier d ON d.id = r.dossier_id
+                        WHERE d.finished_at IS NOT NULL AND r.handler_id IS NOT NULL) x),
+                       (SELECT count(*) FROM {SUMMARY_TABLE})"""
+        ).fetchone()
+        if expected != summary:
+            problems.append(f"{summary} summary rows of finished handlers, expected {expected}")
     return problems
 
 
@@ -924,10 +947,11 @@ def main() -> int:
     print(
         f"stage 2 (bulk):     generate+COPY {bulk['copy']:.1f} s "
         f"({s['dossiers'] / bulk['copy']:,.0f} dossiers/s, {rows / bulk['copy']:,.0f} rows/s), "
+        f"{bulk['summary_rows']:,} finished-handler rows {bulk['summary']:.1f} s, "
         f"{bulk['indexes_rebuilt']} indexes rebuilt {bulk['indexes']:.1f} s, "
         f"VACUUM ANALYZE {bulk['vacuum']:.1f} s"
     )
-    load = bulk["copy"] + bulk["indexes"] + bulk["vacuum"]
+    load = bulk["copy"] + bulk["summary"] + bulk["indexes"] + bulk["vacuum"]
     print(
         f"  bulk stage end to end: {load:.1f} s = {s['dossiers'] / load:,.0f} dossiers/s; "
         f"whole script {total:.1f} s"
@@ -935,7 +959,10 @@ def main() -> int:
     if problems:
         print("FAILED checks:", *problems, sep="\n  ")
         return 1
-    print("checks: codes unique and well-formed, counters match, no dangling references")
+    print(
+        "checks: codes unique and well-formed, counters match, no dangling references, "
+        "finished-handler summary complete"
+    )
     return 0
 
 
