@@ -161,11 +161,17 @@ def run(args) -> int:
 
     from chinhquyenso.core.models import Organisation, Position, Role, User
     from chinhquyenso.dossiers import queries
-    from chinhquyenso.dossiers.models import Dossier
+    from chinhquyenso.dossiers.models import Dossier, FinishedHandler
 
     total = Dossier.objects.count()
     if not total:
         print(f"{args.db} has no dossiers: run bench/dossiers_generate.py first.")
+        return 2
+    # Supervision by official reads this summary: filled by the generator, or by the backfill
+    # migration on a database generated before it existed (`manage.py migrate`).
+    summary_rows = FinishedHandler.objects.count()
+    if not summary_rows:
+        print(f"{args.db}: the finished-handler summary is empty: run manage.py migrate.")
         return 2
     running = Dossier.objects.filter(status__in=queries.IN_PROGRESS).count()
 
@@ -274,6 +280,7 @@ def run(args) -> int:
     print()
     print(
         f"database {args.db}: {total:,} dossiers, {running:,} in progress (statuses 2, 4, 6); "
+        f"{summary_rows:,} finished-handler summary rows; "
         f"PostgreSQL {connection.pg_version // 10000}"
     )
     print(
