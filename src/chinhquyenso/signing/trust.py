@@ -52,7 +52,22 @@ def current(extra_anchors=(), extra_intermediates=()) -> TrustSet:
     from chinhquyenso.signing.models import TrustedCertificate, TrustKind
 
     anchors, intermediates = list(extra_anchors), list(extra_intermediates)
-    for row in TrustedCertificate.objects.filter(is_active=True).only("kind", "der"):
-        cert = x509.Certificate.load(bytes(row.der))
-        (anchors if row.kind == TrustKind.ANCHOR else intermediates).append(cert)
+    # Which rows are active is read on every call (a certificate switched off stops being
+    # trusted at once, on every server); only the parsing of certificates already seen by this
+    # process is kept, by fingerprint (a row's certificate never changes).
+    rows = list(TrustedCertificate.objects.filter(is_active=True).values_list("sha256", "kind"))
+    missing = [sha for sha, _kind in rows if sha not in _PARSED]
+    if missing:
+        for sha, der in TrustedCertificate.objects.filter(sha256__in=missing).values_list(
+            "sha256", "der"
+        ):
+            _PARSED[sha] = x509.Certificate.load(bytes(der))
+    for sha, kind in rows:
+        cert = _PARSED.get(sha)
+        if cert is not None:
+            (anchors if kind == TrustKind.ANCHOR else intermediates).append(cert)
     return TrustSet(tuple(anchors), tuple(intermediates))
+
+
+# Parsed certificates of the trust store by SHA-256 (per process; see `current`).
+_PARSED: dict[str, x509.Certificate] = {}
