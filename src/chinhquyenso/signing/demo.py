@@ -64,7 +64,7 @@ CRL_BASE = f"{DEMO_PKI_URL}/crl"
 OCSP_URL = f"{DEMO_PKI_URL}/ocsp"
 TSA_URL = f"{DEMO_PKI_URL}/tsa"
 # Bumped when the certificates' content changes: an older demo PKI is then made again.
-PKI_VERSION = 3  # 3: holders named as their demo accounts (demo/plan.py)
+PKI_VERSION = 4  # 3: holders named as their demo accounts; 4: signature block below the text
 DECISION_FILE = "quyet-dinh-15-QD-UBND-demo.pdf"
 
 ORG_TINH = "UBND tỉnh Lâm Đồng"
@@ -704,9 +704,12 @@ def decision_pdf(
         for wrapped in regular.wrap(line, 500):
             put(regular, wrapped, 60, y)
             y -= 17
-    put(bold, "Nơi nhận:", 40, 590)
+    # "Nơi nhận" on the left under the text, level with the signature block on the right
+    # (whose place is the placement's signer box, below the text).
+    top = min(y - 20, stamps.get_placement("quyet_dinh").signer[3])
+    put(bold, "Nơi nhận:", 40, top)
     for i, line in enumerate(("- Như Điều 2;", "- Văn phòng Chính phủ;", "- Lưu: VT.")):
-        put(small, line, 40, 574 - i * 13)
+        put(small, line, 40, top - 16 - i * 13)
 
     fonts = generic.DictionaryObject(
         {generic.NameObject(f"/{p.name}"): p.engine.as_resource() for p in (regular, bold, small)}

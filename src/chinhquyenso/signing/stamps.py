@@ -99,8 +99,10 @@ class Placement:
 PLACEMENTS: dict[str, Placement] = {
     "quyet_dinh": Placement(
         page=-1,
-        signer=(330, 470, 540, 600),
-        image=(360, 500, 510, 560),
+        # Below a body of a few paragraphs (Decree 30 Annex I: the signature block follows the
+        # text, on the right; "Nơi nhận" on the left).
+        signer=(330, 400, 540, 530),
+        image=(360, 430, 510, 490),
         mark=(395, 770, 580, 830),
     ),
     "cong_van": Placement(
