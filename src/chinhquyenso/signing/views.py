@@ -85,25 +85,35 @@ def _decorate(rows, now=None):
     return rows
 
 
-def _official_page(view):
-    """Signed in (else the login page) and an official with a current position (else 403)."""
+def _page(allowed):
+    """A page decorator: signed in (else the login page) and `allowed(user)` (else 403); the
+    services' NotFound / PermissionDenied become 404 / 403."""
 
-    @wraps(view)
-    @login_required_page
-    def wrapped(request, *args, **kwargs):
-        if not (
-            permissions.can(request.user, certificates.REGISTER_OWN)
-            or permissions.can(request.user, certificates.MANAGE)
-        ):
-            raise PermissionDenied
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from None
-        except DomainPermissionDenied:
-            raise PermissionDenied from None
+    def decorator(view):
+        @wraps(view)
+        @login_required_page
+        def wrapped(request, *args, **kwargs):
+            if not allowed(request.user):
+                raise PermissionDenied
+            try:
+                return view(request, *args, **kwargs)
+            except NotFound as exc:
+                raise Http404(exc.message) from None
+            except DomainPermissionDenied:
+                raise PermissionDenied from None
 
-    return wrapped
+        return wrapped
+
+    return decorator
+
+
+# An official with a current position who may register a certificate (their own, or as admin).
+_official_page = _page(
+    lambda user: (
+        permissions.can(user, certificates.REGISTER_OWN)
+        or permissions.can(user, certificates.MANAGE)
+    )
+)
 
 
 class CertificateForm(BootstrapMixin, forms.Form):
@@ -255,20 +265,8 @@ class TrustForm(BootstrapMixin, forms.Form):
         return upload
 
 
-def _trust_page(view):
-    @wraps(view)
-    @login_required_page
-    def wrapped(request, *args, **kwargs):
-        if not permissions.can_installation_wide(request.user, certificates.TRUST_MANAGE):
-            raise PermissionDenied
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from None
-        except DomainPermissionDenied:
-            raise PermissionDenied from None
-
-    return wrapped
+# The trust store is shared by every agency: top-level administrators only.
+_trust_page = _page(lambda user: permissions.can_installation_wide(user, certificates.TRUST_MANAGE))
 
 
 @require_http_methods(["GET", "POST"])
