@@ -113,3 +113,25 @@ def test_page_error_and_permissions(client, responsible, citizen):
     response = client.post(PAGE, _upload(b"not a pdf"))
     assert response.status_code == 400
     assert "Tệp không phải là tệp PDF." in response.content.decode()
+
+
+def test_command_on_a_database_never_migrated_says_what_to_do(tmp_path, one_page_pdf):
+    """A newcomer runs `cqs verify-pdf` before `make demo`: a sentence, not a stack trace."""
+    import os
+    import subprocess
+    import sys
+
+    pdf = tmp_path / "a.pdf"
+    pdf.write_bytes(one_page_pdf)
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    env["CQS_VAR_DIR"] = str(tmp_path / "var")
+    done = subprocess.run(  # noqa: S603 - our own command, fixed arguments
+        [sys.executable, "-m", "chinhquyenso.cli", "verify-pdf", str(pdf)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "cqs migrate" in done.stderr and "database_not_ready" in done.stderr
+    assert "Traceback" not in done.stderr

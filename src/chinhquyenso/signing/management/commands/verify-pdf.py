@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError
 
 from chinhquyenso.core.errors import DomainError
 from chinhquyenso.signing import validation
@@ -42,6 +43,14 @@ class Command(BaseCommand):
                 path.read_bytes(),
                 policy=validation.Policy(hard_fail_revocation=hard_fail_revocation),
             )
+        except DatabaseError:
+            # The trust store lives in the database: a fresh install that was never migrated
+            # gets a sentence saying what to do, not a stack trace.
+            self.stderr.write(
+                "Lỗi: cơ sở dữ liệu chưa được khởi tạo nên chưa có kho chứng thư tin cậy. "
+                "Hãy chạy `cqs migrate` (hoặc `make demo`) trước. [database_not_ready]"
+            )
+            sys.exit(1)
         except DomainError as exc:
             if json:
                 self.stdout.write(_dumps({"code": exc.code, "message": exc.message}))
