@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from chinhquyenso.core.errors import NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.models import AuditEntry, Notification, Role
-from chinhquyenso.signing import certificates
+from chinhquyenso.signing import certificates, expiry
 from chinhquyenso.signing.models import Certificate, CertificatePurpose, KeyStorage
 from tests.conftest import make_official
 from tests.signing import pki as pki_module
@@ -264,9 +264,9 @@ def test_deactivation_permissions(responsible, colleague, commune_admin, other_a
 def test_six_days_before_expiry_one_seven_day_warning_on_two_runs(responsible, pki, tmp_path):
     data = issue_near_expiry(pki, tmp_path, 6).read_bytes()
     row = certificates.register_certificate(actor=responsible, data=data)
-    assert certificates.status_of(row).label == "Sắp hết hạn"
-    assert certificates.send_expiry_warnings() == {7: 1}
-    assert certificates.send_expiry_warnings() == {}
+    assert expiry.status_of(row).label == "Sắp hết hạn"
+    assert expiry.send_expiry_warnings() == {7: 1}
+    assert expiry.send_expiry_warnings() == {}
     notes = Notification.objects.filter(recipient=responsible)
     assert notes.count() == 1
     assert "7 ngày" in notes.get().subject and row.serial in notes.get().body
@@ -281,7 +281,7 @@ def test_each_threshold_once_as_days_pass(responsible, pki, tmp_path):
     now = timezone.now()
     runs = [now, now + dt.timedelta(days=1), now + dt.timedelta(days=14)]
     runs += [now + dt.timedelta(days=15), now + dt.timedelta(days=19, hours=12)]
-    results = [certificates.send_expiry_warnings(now=at) for at in runs]
+    results = [expiry.send_expiry_warnings(now=at) for at in runs]
     assert results == [{30: 1}, {}, {7: 1}, {}, {1: 1}]
     assert Notification.objects.filter(recipient=responsible).count() == 3
 
@@ -292,7 +292,7 @@ def test_far_from_expiry_and_inactive_are_not_warned(responsible, pki, tmp_path)
         actor=responsible, data=issue_near_expiry(pki, tmp_path, 3).read_bytes()
     )
     certificates.deactivate_certificate(actor=responsible, certificate_id=near.pk)
-    assert certificates.send_expiry_warnings() == {}
+    assert expiry.send_expiry_warnings() == {}
     assert not Notification.objects.exists()
 
 
@@ -304,7 +304,7 @@ def test_seal_warning_goes_to_the_organisation_admins(commune_admin, commune_a, 
         purpose=CertificatePurpose.ORGANISATION,
         organisation=commune_a,
     )
-    assert certificates.send_expiry_warnings() == {1: 1}
+    assert expiry.send_expiry_warnings() == {1: 1}
     assert Notification.objects.filter(recipient=commune_admin).count() == 1
 
 
@@ -335,11 +335,11 @@ def test_status_as_time_passes(responsible, pki, tmp_path):
         actor=responsible, data=issue_near_expiry(pki, tmp_path, 45).read_bytes()
     )
     now = timezone.now()
-    seen = [certificates.status_of(row, now=now + dt.timedelta(days=d)).label for d in (0, 20, 46)]
+    seen = [expiry.status_of(row, now=now + dt.timedelta(days=d)).label for d in (0, 20, 46)]
     assert seen == ["Đang dùng", "Sắp hết hạn", "Đã hết hạn"]
     certificates.deactivate_certificate(actor=responsible, certificate_id=row.pk)
     row.refresh_from_db()
-    assert certificates.status_of(row).label == "Ngừng dùng"
+    assert expiry.status_of(row).label == "Ngừng dùng"
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -17,7 +17,7 @@ from chinhquyenso.core import permissions
 from chinhquyenso.core.errors import NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.models import ApiKey, Organisation, User
 from chinhquyenso.core.services import apikeys as _apikeys
-from chinhquyenso.signing import certificates, validation
+from chinhquyenso.signing import certificates, expiry, validation
 from chinhquyenso.signing.models import Certificate
 
 router = Router(tags=["signatures"])
@@ -111,7 +111,7 @@ def _certificate_out(row) -> dict:
         "token_label": row.token_label,
         "key_label": row.key_label,
         "is_active": row.is_active,
-        "status": certificates.status_of(row).code,
+        "status": expiry.status_of(row).code,
         "registered_at": row.registered_at,
     }
 

@@ -1,5 +1,4 @@
-"""Registered signing certificates and the trust store pages' services (issue #4, "Certificates
-and trust").
+"""Registered signing certificates (issue #4, "Certificates and trust").
 
 An official registers their own signing certificate; an administrator registers the seal
 certificate of an organisation in their subtree and the certificates of officials working there.
@@ -12,16 +11,15 @@ Rules (Nghị định 23/2025/NĐ-CP on electronic signatures and trust services
 a digital signature is valid only while its certificate is valid; Luật Giao dịch điện tử
 20/2023/QH15, Điều 22-23): an expired certificate cannot be registered; a certificate whose
 key usage does not allow signing (digitalSignature or nonRepudiation) neither. Holders are told
-30, 7 and 1 days before expiry (`send_expiry_warnings`), once per threshold.
+30, 7 and 1 days before expiry (`signing.expiry`), once per threshold. Switching trust-store
+rows on and off is in `signing.services`, beside adding and removing them.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from asn1crypto import pem, x509
 from cryptography.hazmat.primitives import serialization
@@ -32,15 +30,13 @@ from django.utils import timezone
 
 from chinhquyenso.core import permissions
 from chinhquyenso.core.errors import NotFound, PermissionDenied, ValidationFailed
-from chinhquyenso.core.models import ApiKey, Organisation, Position, Role, User
+from chinhquyenso.core.models import ApiKey, Organisation, Position, User
 from chinhquyenso.core.services import audit
-from chinhquyenso.signing import trust
 from chinhquyenso.signing.models import (
     Certificate,
     CertificateFormat,
     CertificatePurpose,
     KeyStorage,
-    TrustedCertificate,
 )
 
 REGISTER_OWN = "certificate.register_own"
@@ -49,13 +45,9 @@ TRUST_MANAGE = "trust.manage"
 
 REGISTERED = "certificate.registered"
 DEACTIVATED = "certificate.deactivated"
-EXPIRY_WARNED = "certificate.expiry_warned"
-TRUST_DISABLED = "trust.certificate_disabled"
-TRUST_ENABLED = "trust.certificate_enabled"
 
 MAX_CERTIFICATE_BYTES = 1024 * 1024
 # Days before expiry at which the holder is told, largest first; each is sent once.
-EXPIRY_THRESHOLDS = (30, 7, 1)
 
 # RFC 5280 §4.2.1.3 key usage names (asn1crypto's), in the standard's order, with the text shown.
 KEY_USAGE_LABELS = {
@@ -568,162 +560,3 @@ def require_seal_of(organisation: Organisation, certificate) -> Certificate:
         "Hãy đăng ký tại mục Chứng thư số.",
         code="certificate_not_registered",
     )
-
-
-# --- Expiry --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Status:
-    code: str  # inactive | expired | expiring | not_yet_valid | valid
-    label: str
-    css: str  # Bootstrap badge class
-    days_left: int | None
-
-
-def status_of(cert, *, now: datetime | None = None) -> Status:
-    """What the pages show about a certificate (or trusted certificate) right now."""
-    now = now or timezone.now()
-    days = (cert.not_after - now) / timedelta(days=1)
-    days_left = math.ceil(days) if days > 0 else 0  # 5.9 days left reads "6 days"
-    if not cert.is_active:
-        return Status("inactive", "Ngừng dùng", "text-bg-secondary", days_left)
-    if cert.not_after <= now:
-        return Status("expired", "Đã hết hạn", "text-bg-danger", 0)
-    if cert.not_before > now:
-        return Status("not_yet_valid", "Chưa có hiệu lực", "text-bg-info", days_left)
-    if days <= EXPIRY_THRESHOLDS[0]:
-        return Status("expiring", "Sắp hết hạn", "text-bg-warning", days_left)
-    return Status("valid", "Đang dùng", "text-bg-success", days_left)
-
-
-def threshold_for(not_after: datetime, now: datetime) -> int | None:
-    """The smallest warning threshold (days) the remaining validity has reached, if any."""
-    remaining = not_after - now
-    if remaining <= timedelta(0):
-        return None
-    reached = [t for t in EXPIRY_THRESHOLDS if remaining <= timedelta(days=t)]
-    return min(reached) if reached else None
-
-
-def _expiry_recipients(cert: Certificate) -> list[User]:
-    """The official; for a seal, the administrators of the organisation (else who registered it)."""
-    if cert.user_id is not None:
-        return [cert.user] if cert.user.is_active else []
-    admins = list(
-        User.objects.filter(
-            is_active=True,
-            pk__in=Position.objects.active()
-            .filter(organisation=cert.organisation, role=Role.ADMIN)
-            .values("user_id"),
-        ).order_by("pk")
-    )
-    if not admins and cert.registered_by_id and cert.registered_by.is_active:
-        admins = [cert.registered_by]
-    return admins
-
-
-@transaction.atomic
-def warn_expiry(*, certificate_id: int, now: datetime | None = None) -> int | None:
-    """Tell the holder once that the certificate reaches the next threshold; returns the
-    threshold notified, or None. Safe to run twice: the threshold is claimed by a conditional
-    UPDATE before anything is sent."""
-    from chinhquyenso.core.services import notifications
-
-    now = now or timezone.now()
-    cert = (
-        Certificate.objects.select_related("user", "organisation", "registered_by")
-        .filter(pk=certificate_id, is_active=True)
-        .first()
-    )
-    if cert is None:
-        return None
-    threshold = threshold_for(cert.not_after, now)
-    if threshold is None:
-        return None
-    claimed = (
-        Certificate.objects.filter(pk=cert.pk, is_active=True)
-        .filter(Q(expiry_warned_days__isnull=True) | Q(expiry_warned_days__gt=threshold))
-        .update(expiry_warned_days=threshold, expiry_warned_at=now)
-    )
-    if not claimed:
-        return None
-    expiry = timezone.localtime(cert.not_after).strftime("%H:%M ngày %d/%m/%Y")
-    subject = f"Chứng thư số sắp hết hạn ({threshold} ngày)"
-    body = (
-        f"Chứng thư số “{cert.subject}” (số hiệu {cert.serial}, do {cert.issuer} cấp) "
-        f"của {cert.holder_name} hết hạn lúc {expiry}. Hãy đề nghị tổ chức cung cấp dịch vụ "
-        "chứng thực chữ ký số gia hạn hoặc cấp mới và đăng ký chứng thư mới trên hệ thống."
-    )
-    recipients = _expiry_recipients(cert)
-    for recipient in recipients:
-        channels = ["in_app"] + (["email"] if recipient.email else [])
-        notifications.notify(
-            recipient=recipient,
-            channels=channels,
-            subject=subject,
-            body=body,
-            link=f"/chu-ky-so/chung-thu/{cert.pk}/",
-            about=cert,
-        )
-    audit.record(
-        action=EXPIRY_WARNED,
-        actor=None,
-        obj=cert,
-        organisation=cert.organisation,
-        data={
-            "threshold_days": threshold,
-            "not_after": cert.not_after.isoformat(),
-            "recipients": [r.pk for r in recipients],
-        },
-    )
-    return threshold
-
-
-def send_expiry_warnings(*, now: datetime | None = None) -> dict[int, int]:
-    """Warn about every active certificate within the largest threshold; {threshold: count}."""
-    now = now or timezone.now()
-    horizon = now + timedelta(days=EXPIRY_THRESHOLDS[0])
-    ids = Certificate.objects.filter(
-        is_active=True, not_after__gt=now, not_after__lte=horizon
-    ).values_list("pk", flat=True)
-    sent: dict[int, int] = {}
-    for pk in list(ids):
-        threshold = warn_expiry(certificate_id=pk, now=now)
-        if threshold is not None:
-            sent[threshold] = sent.get(threshold, 0) + 1
-    return sent
-
-
-# --- Trust store (the pages; adding and removing are in services) --------------------------------
-
-
-@functools.cache
-def government_fingerprints() -> frozenset[str]:
-    """SHA-256 of the Government CA certificates shipped in `data/` (Ban Cơ yếu Chính phủ)."""
-    found = set()
-    for name in trust.GOVERNMENT_CA_FILES:
-        for cert in trust.load_certificates((trust.DATA_DIR / name).read_bytes()):
-            found.add(trust.fingerprint(cert))
-    return frozenset(found)
-
-
-@transaction.atomic
-def set_trusted_certificate_active(*, actor, sha256: str, active: bool) -> TrustedCertificate:
-    """Switch a trust store row off (validation stops trusting it) or on again."""
-    if actor is not None:
-        permissions.require_installation_wide(actor, TRUST_MANAGE)
-    row = TrustedCertificate.objects.select_for_update().filter(sha256=sha256).first()
-    if row is None:
-        raise NotFound("Không tìm thấy chứng thư trong kho tin cậy.", code="certificate_not_found")
-    if row.is_active == active:
-        return row
-    row.is_active = active
-    row.save(update_fields=["is_active"])
-    audit.record(
-        action=TRUST_ENABLED if active else TRUST_DISABLED,
-        actor=actor,
-        obj=row,
-        data={"sha256": row.sha256, "subject": row.subject, "kind": row.kind},
-    )
-    return row

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -251,17 +252,15 @@ class PkiServices:
         builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, responder_cert)
         if authority.responder is not None:
             builder = builder.certificates([responder_cert])
-        try:
+        with contextlib.suppress(x509.ExtensionNotFound):  # a request without a nonce
             nonce = request.extensions.get_extension_for_class(x509.OCSPNonce)
             builder = builder.add_extension(nonce.value, critical=False)
-        except x509.ExtensionNotFound:
-            pass
         response = builder.sign(responder_key, hashes.SHA256())
         return response.public_bytes(serialization.Encoding.DER)
 
 
 class _TooLarge(Exception):
-    pass
+    """A request body over the limit (answered 413)."""
 
 
 def _read_body(environ) -> bytes:

@@ -285,3 +285,24 @@ def remove_trusted_certificate(*, actor, sha256: str) -> None:
         data={"sha256": row.sha256, "subject": row.subject, "kind": row.kind},
     )
     row.delete()
+
+
+@transaction.atomic
+def set_trusted_certificate_active(*, actor, sha256: str, active: bool) -> TrustedCertificate:
+    """Switch a trust store row off (validation stops trusting it) or on again."""
+    if actor is not None:
+        permissions.require_installation_wide(actor, "trust.manage")
+    row = TrustedCertificate.objects.select_for_update().filter(sha256=sha256).first()
+    if row is None:
+        raise NotFound("Không tìm thấy chứng thư trong kho tin cậy.", code="certificate_not_found")
+    if row.is_active == active:
+        return row
+    row.is_active = active
+    row.save(update_fields=["is_active"])
+    audit.record(
+        action="trust.certificate_enabled" if active else "trust.certificate_disabled",
+        actor=actor,
+        obj=row,
+        data={"sha256": row.sha256, "subject": row.subject, "kind": row.kind},
+    )
+    return row

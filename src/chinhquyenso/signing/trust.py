@@ -7,6 +7,7 @@ by a data migration and may be switched off by an administrator.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,16 @@ def fingerprint(cert: x509.Certificate) -> str:
 
 def subject_text(name: x509.Name) -> str:
     return name.human_friendly
+
+
+@functools.cache
+def government_fingerprints() -> frozenset[str]:
+    """SHA-256 of the Government CA certificates shipped in `data/` (Ban Cơ yếu Chính phủ)."""
+    found = set()
+    for name in GOVERNMENT_CA_FILES:
+        for cert in load_certificates((DATA_DIR / name).read_bytes()):
+            found.add(fingerprint(cert))
+    return frozenset(found)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from chinhquyenso.core.errors import PermissionDenied as DomainPermissionDenied
 from chinhquyenso.core.forms import BootstrapMixin
 from chinhquyenso.core.models import Organisation, User
 from chinhquyenso.core.views.account import login_required_page
-from chinhquyenso.signing import certificates, services, validation
+from chinhquyenso.signing import certificates, expiry, services, trust, validation
 from chinhquyenso.signing.api import read_upload
 from chinhquyenso.signing.models import (
     CertificatePurpose,
@@ -72,9 +72,9 @@ CERT_ACCEPT = ".pem,.crt,.cer,.der,.p12,.pfx"
 def _decorate(rows, now=None):
     """Status badge and key usage labels for the templates."""
     now = now or timezone.now()
-    government = certificates.government_fingerprints()
+    government = trust.government_fingerprints()
     for row in rows:
-        row.status = certificates.status_of(row, now=now)
+        row.status = expiry.status_of(row, now=now)
         row.usage_labels = [
             certificates.KEY_USAGE_LABELS.get(u, u) for u in getattr(row, "key_usage", [])
         ]
@@ -302,7 +302,7 @@ def trust_toggle(request, sha256: str):
     row = TrustedCertificate.objects.filter(sha256=sha256).only("is_active", "subject").first()
     if row is None:
         raise Http404
-    certificates.set_trusted_certificate_active(
+    services.set_trusted_certificate_active(
         actor=request.user, sha256=sha256, active=not row.is_active
     )
     if row.is_active:

@@ -7,6 +7,7 @@ starts it next to the web server and the worker. Demo only: never a production C
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from django.conf import settings
@@ -42,8 +43,7 @@ class Command(BaseCommand):
             f"OCSP {base}/ocsp · TSA {base}/tsa"
         )
         try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+            with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the service
+                server.serve_forever()
         finally:
             server.server_close()

@@ -9,6 +9,7 @@ one, a token is generated and printed once so the operator can configure the web
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from pathlib import Path
 
@@ -69,9 +70,8 @@ class Command(BaseCommand):
             f"{len(app.holders)} người ký; trang xác nhận http://{bind}/confirm"
         )
         try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+            with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the service
+                server.serve_forever()
         finally:
             server.server_close()
 

@@ -3,14 +3,14 @@ expire in 30, 7 or 1 days (once per threshold). Run it daily (cron, systemd time
 
 from django.core.management.base import BaseCommand
 
-from chinhquyenso.signing import certificates
+from chinhquyenso.signing import expiry
 
 
 class Command(BaseCommand):
     help = "Nhắc chứng thư số sắp hết hạn (30, 7 và 1 ngày trước; mỗi mốc một lần)"
 
     def handle(self, *args, **options):
-        sent = certificates.send_expiry_warnings()
+        sent = expiry.send_expiry_warnings()
         if not sent:
             self.stdout.write("Không có chứng thư số nào cần nhắc hôm nay.")
             return
