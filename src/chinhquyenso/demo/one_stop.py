@@ -49,6 +49,14 @@ from chinhquyenso.core.models import AuditEntry, Organisation, Position, Role, U
 from chinhquyenso.core.services import audit
 from chinhquyenso.core.services import calendar as calendar_service
 from chinhquyenso.demo.plan import COMMUNES, DEFAULT_SEED, SHOWCASE_COMMUNES, build_plan
+from chinhquyenso.demo.signed_documents import (
+    SIGNED_RESULTS,
+    SIGNING_COMMUNE,
+    SigningDemo,
+    prepare_signing,
+    result_pdf,
+    seal_receipts,
+)
 from chinhquyenso.dossiers import postal
 from chinhquyenso.dossiers import services as ds
 from chinhquyenso.dossiers.models import Dossier, ResultDelivery, Status
@@ -200,7 +208,7 @@ class _Loader:
             .order_by("organisation__path", "pk")
         )
         self._who: dict[tuple[str, int], User] = {}
-        self.signing: _Signing | None = None
+        self.signing: SigningDemo | None = None
         self.procedures: dict[str, Procedure] = {}
         self.serial = 0
 
@@ -649,7 +657,7 @@ class _Loader:
         from chinhquyenso.core.services.files import store_file
         from chinhquyenso.signing.keys import Pkcs12Key
 
-        pdf = _result_pdf(d)
+        pdf = result_pdf(d)
         stored = store_file(
             actor=approver, uploaded=pdf, purpose="scan", name=f"ket-qua-{d.code}.pdf"
         )
@@ -739,152 +747,6 @@ class _Loader:
         self.report.created["đánh giá"] += 1
 
 
-# --- Signed documents (issue #4) ----------------------------------------------------------
-
-SIGNING_COMMUNE = "donduong"  # its chairman and its seal are in the demo PKI (signing/demo.py)
-SIGNED_RESULTS = 12
-SIGNED_RECEIPTS = 12
-
-
-@dataclass
-class _Signing:
-    chairman: User
-    chairman_p12: bytes
-    password: str
-    signed: int = 0
-    dossiers: list = field(default_factory=list)
-
-
-def _result_pdf(d: Dossier) -> bytes:
-    """A one-page A4 result document for the demo, marked DEMO, drawn directly with embedded
-    Liberation Serif (as `signing.demo.decision_pdf`: no HTML layout, a few milliseconds)."""
-    import io
-
-    from pyhanko.pdf_utils import generic
-    from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
-
-    from chinhquyenso.signing import stamps
-
-    writer = PdfFileWriter()
-    regular = stamps.TextPainter(writer, stamps.font_path(stamps.FONT_REGULAR), 13, "F1")
-    bold = stamps.TextPainter(writer, stamps.font_path(stamps.FONT_BOLD), 13, "F2")
-    org = d.handling_organisation.name
-    finished = timezone.localtime(d.finished_at or timezone.now(), TZ)
-    ops = [b"0 0 0 rg"]
-    ops.append(regular.line(org.upper(), 30, 790, align="center", width=240))
-    ops.append(bold.line("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 270, 790, align="center", width=300))
-    ops.append(bold.line("Độc lập - Tự do - Hạnh phúc", 270, 772, align="center", width=300))
-    place = org.split(" ", 2)[-1]
-    ops.append(
-        regular.line(
-            f"{place}, ngày {finished:%d} tháng {finished.month} năm {finished.year}",
-            270,
-            745,
-            align="center",
-            width=300,
-        )
-    )
-    ops.append(
-        bold.line("KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH", 0, 700, align="center", width=595)
-    )
-    y = 660
-    for text in (
-        f"Hồ sơ: {d.code}",
-        f"Thủ tục: {d.procedure_version.name}",
-        f"Người yêu cầu: {d.applicant_name}",
-        f"{org} đã giải quyết xong hồ sơ nêu trên theo quy định.",
-        "(Văn bản mẫu — DEMO, không có giá trị pháp lý.)",
-    ):
-        for wrapped in regular.wrap(text, 480):
-            ops.append(regular.line(wrapped, 60, y))
-            y -= 18
-    fonts = generic.DictionaryObject(
-        {generic.NameObject(f"/{p.name}"): p.engine.as_resource() for p in (regular, bold)}
-    )
-    stream = generic.StreamObject(stream_data=b"\n".join(ops))
-    stream.compress()
-    page = PageObject(
-        contents=writer.add_object(stream),
-        media_box=(0, 0, 595, 842),
-        resources=generic.DictionaryObject({generic.NameObject("/Font"): fonts}),
-    )
-    writer.insert_page(page)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
-def _ensure_intermediate(der: bytes) -> None:
-    """The demo issuing CA as an intermediate of the trust store, once: a key on a token holds
-    only its own certificate, and the chain is built from the store ("Ký số kết quả" with the
-    demo SoftHSM2 token)."""
-    import hashlib
-
-    from chinhquyenso.signing import services as signing_services
-    from chinhquyenso.signing.models import TrustedCertificate, TrustKind
-
-    if TrustedCertificate.objects.filter(sha256=hashlib.sha256(der).hexdigest()).exists():
-        return
-    signing_services.add_trusted_certificate(
-        actor=None, data=der, kind=TrustKind.INTERMEDIATE, note="CA trung gian thử nghiệm — DEMO"
-    )
-
-
-def prepare_signing(var_dir) -> tuple:
-    """The demo PKI (`signing.demo`, created once), its root in the trust store, its
-    certificates registered to their holders (`register_demo_certificates`), and the seal
-    configuration the forms use (`signing.seal`): the signing commune's seal, the demo CRLs and
-    the demo's local TSA, written into the seal directory on every run (the CRLs are refreshed).
-    Returns (pki, the commune's organisation code)."""
-    from chinhquyenso.signing import demo as signing_demo
-    from chinhquyenso.signing import seal
-
-    pki, _created = signing_demo.ensure_pki(Path(var_dir))
-    with transaction.atomic():
-        signing_demo.ensure_trusted(pki)
-        _ensure_intermediate(pki.der("issuing"))
-        # The chairman signs results with his own, registered certificate (issue #4).
-        signing_demo.register_demo_certificates(pki)
-    code = (
-        Organisation.objects.filter(org_code__isnull=False, name=signing_demo.ORG_DONDUONG)
-        .values_list("org_code", flat=True)
-        .first()
-    )
-    directory = seal.seal_dir()
-    (directory / "revocation").mkdir(parents=True, exist_ok=True)
-    password = signing_demo.DEMO_PASSWORD
-    files = {
-        "tsa.p12": pki.p12("tsa"),
-        "tsa.password": password.encode(),
-        "revocation/root.crl": pki.crls["root"],
-        "revocation/issuing.crl": pki.crls["issuing"],
-    }
-    if code:
-        files |= {
-            f"{code}.p12": pki.p12("org.donduong"),
-            f"{code}.password": password.encode(),
-            f"{code}.png": signing_demo.seal_png("Ủy ban nhân dân xã Đơn Dương"),
-        }
-    for name, data in files.items():
-        path = directory / name
-        path.write_bytes(data)
-        if name.endswith((".p12", ".password")):
-            path.chmod(0o600)
-    return pki, code
-
-
-def seal_receipts(dossier_ids, *, limit: int = SIGNED_RECEIPTS) -> int:
-    """Render (sealed) the receipts of up to `limit` of these dossiers now, rather than in the
-    worker, so the demo has signed receipts right away. Idempotent (`store_receipt`)."""
-    from chinhquyenso.dossiers import tasks
-
-    done = 0
-    for pk in list(dossier_ids)[:limit]:
-        if tasks.store_receipt(dossier_id=pk) == "rendered":
-            done += 1
-    return done
-
-
 def already_loaded() -> bool:
     return AuditEntry.objects.filter(action=MARKER).exists()
 
@@ -905,7 +767,7 @@ def load(*, seed: int = DEFAULT_SEED, dossiers: int = DOSSIERS, var_dir=None) ->
         if chairman is not None:
             from chinhquyenso.signing import demo as signing_demo
 
-            signing = _Signing(chairman, pki.p12("chutich.donduong"), signing_demo.DEMO_PASSWORD)
+            signing = SigningDemo(chairman, pki.p12("chutich.donduong"), signing_demo.DEMO_PASSWORD)
     with transaction.atomic():
         loader = _Loader(seed, report)
         loader.signing = signing
