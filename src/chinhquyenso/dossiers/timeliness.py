@@ -123,18 +123,34 @@ def evaluate(dossier, *, now: datetime | None = None) -> TimelinessResult:
     allowed = None
     if dossier.original_due_at is not None:
         allowed = max(0, _minutes(start, dossier.original_due_at, org) - dossier.paused_minutes)
+    state = _state(dossier, finished, effective_end, org)
+    return TimelinessResult(state, end if finished else None, used, allowed)
+
+
+def state_of(dossier, *, now: datetime | None = None) -> str:
+    """`evaluate(dossier, now=now).state` without the working-minute counts: at most one
+    calendar call (the "early" test of a finished dossier), none for a running one. For pages
+    that show the state only (the public lookup)."""
+    finished = dossier.finished_at is not None
+    end = dossier.finished_at if finished else (now or timezone.now())
+    if dossier.clock_started_at is None:
+        return ON_TIME if finished else IN_TIME
+    if dossier.clock_paused_at is not None and dossier.clock_paused_at < end:
+        end = dossier.clock_paused_at
+    return _state(dossier, finished, end, dossier.handling_organisation_id)
+
+
+def _state(dossier, finished: bool, effective_end: datetime, org) -> str:
+    """The rule itself, for a dossier whose clock has started (shared by `evaluate` and
+    `state_of`, so the two cannot disagree)."""
     late = is_past_due(dossier, effective_end)
     if not finished:
-        state = OVERDUE if late else IN_TIME
-    elif late:
-        state = LATE
-    elif dossier.original_due_at is not None and _early(
-        effective_end, dossier.original_due_at, org
-    ):
-        state = EARLY
-    else:
-        state = ON_TIME
-    return TimelinessResult(state, end if finished else None, used, allowed)
+        return OVERDUE if late else IN_TIME
+    if late:
+        return LATE
+    if dossier.original_due_at is not None and _early(effective_end, dossier.original_due_at, org):
+        return EARLY
+    return ON_TIME
 
 
 def evaluate_step(run, *, now: datetime | None = None, paused_at: datetime | None = None):
