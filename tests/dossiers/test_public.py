@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -197,6 +197,54 @@ def test_lookup_is_one_query(dossier):
     with CaptureQueriesContext(connection) as queries:
         public.lookup(CODE)
     assert len(queries) == 1
+
+
+def _postgresql_only(why: str) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip(why)
+
+
+def _prepared_lookups() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%FROM "dossiers_dossier" WHERE "dossiers_dossier"."code" = $1%'],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_lookup_is_prepared_on_the_server_unless_turned_off(client, dossier, settings):
+    _postgresql_only("prepared statements are a PostgreSQL matter")
+    settings.CQS_PREPARED_STATEMENTS = False
+    connection.close()  # a new session: no statement prepared by an earlier test
+    public._compiled.state = None
+    assert client.get(API + CODE).json()["code"] == CODE
+    assert _prepared_lookups() == 0
+    settings.CQS_PREPARED_STATEMENTS = True
+    public._compiled.state = None
+    for _ in range(3):
+        assert client.get(API + CODE).json()["code"] == CODE
+    assert _prepared_lookups() == 1  # prepared once, reused
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_dead_database_connection_is_reopened_and_the_lookup_answers(client, dossier):
+    """The lookup does without Django's per-request health check ("SELECT 1"): when the kept
+    connection has died (the database restarted), it reconnects and reads again."""
+    _postgresql_only("terminating a server session needs PostgreSQL")
+    assert client.get(API + CODE).status_code == 200
+    victim = connection.connection.info.backend_pid
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [victim])
+    finally:
+        other.close()
+    response = client.get(API + CODE)
+    assert response.status_code == 200
+    assert response.json()["status"]["name"] == "Đang xử lý"
+    assert connection.connection.info.backend_pid != victim
 
 
 def test_a_renamed_organisation_shows_its_new_name(client, dossier, commune_a):
