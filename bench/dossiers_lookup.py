@@ -1,9 +1,9 @@
 """Benchmark: the public status lookup under load, on the 1-million-dossier database (issue #3).
 
 Run: .venv/bin/python bench/dossiers_generate.py            # once: creates cqs_bench
-     .venv/bin/python bench/dossiers_lookup.py [--db cqs_bench] [--duration 10] [--concurrency 16]
-                       [--workers 2..4] [--worker-class gthread|sync] [--loadgen auto|wrk|python]
-                       [--codes 20000]
+     .venv/bin/python bench/dossiers_lookup.py [--db cqs_bench] [--duration 40] [--rounds 10]
+                       [--concurrency 16] [--workers 2..4] [--worker-class gthread|sync]
+                       [--loadgen auto|wrk|python] [--codes 20000]
 
 In one run, on loopback only:
 
@@ -189,6 +189,49 @@ def run_python(port: int, paths: list[str], concurrency: int, duration: float) -
     )
 
 
+def cpu_snapshot(server_pid: int) -> dict | None:
+    """CPU ticks (user + system) so far of every process of the web server (gunicorn's process
+    group) and of PostgreSQL (every process named postgres: the backends serve this benchmark
+    alone), by pid, and this process's finished children (wrk) and own threads (the Python load
+    generator) in seconds. None off Linux."""
+    if not Path("/proc/self/stat").exists():
+        return None
+    ticks = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = Path(entry.path, "stat").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        if int(fields[2]) == server_pid:  # process group: gunicorn runs in its own session
+            group = "server"
+        elif name == "postgres":
+            group = "database"
+        else:
+            continue
+        ticks[int(entry.name)] = (group, int(fields[11]) + int(fields[12]))  # utime + stime
+    own = os.times()
+    return {
+        "ticks": ticks,
+        "generator": own.children_user + own.children_system + own.user + own.system,
+    }
+
+
+def cpu_used(before: dict, after: dict) -> dict[str, float]:
+    """Seconds of CPU between two snapshots per group (a process that ended in between loses
+    its last ticks; one that started counts whole)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    used = {"server": 0.0, "database": 0.0}
+    for pid, (group, ticks) in after["ticks"].items():
+        earlier = before["ticks"].get(pid)
+        used[group] += (ticks - (earlier[1] if earlier and earlier[0] == group else 0)) / hz
+    used["generator"] = after["generator"] - before["generator"]
+    return used
+
+
 def inspect_lookup(codes: list[str]) -> tuple[int, str, float]:
     """In this process: the SQL queries of one lookup over HTTP (test client) once the names it
     shows are cached, the EXPLAIN ANALYZE of the lookup query, and the mean in-process time of
@@ -227,14 +270,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="cqs_bench")
     parser.add_argument("--pg", default=gen.DEFAULT_PG)
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per endpoint")
+    parser.add_argument("--duration", type=float, default=40.0, help="seconds per endpoint")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=min(4, max(2, os.cpu_count() or 2)))
     parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--codes", type=int, default=20000, help="distinct codes looked up")
     parser.add_argument(
-        "--rounds", type=int, default=5, help="interleaved rounds sharing --duration"
+        "--rounds", type=int, default=10, help="interleaved rounds sharing --duration"
     )
     args, _ignored = parser.parse_known_args()
     if not 2 <= args.workers <= 4:
@@ -306,10 +349,17 @@ def main() -> int:
         # Interleaved rounds (ping, lookup, lookup, ping, ...): the load other processes put on
         # the machine changes from second to second, and both endpoints should see the same.
         base, measured, per_round = Result(), Result(), []
+        cpu = {"ping": Counter(), "lookup": Counter()}
         load_before = os.getloadavg()
         for n in range(args.rounds):
             order = ("ping", "lookup") if n % 2 == 0 else ("lookup", "ping")
-            got = {kind: drive(kind, args.duration / args.rounds) for kind in order}
+            got = {}
+            for kind in order:
+                before = cpu_snapshot(server.pid)
+                got[kind] = drive(kind, args.duration / args.rounds)
+                after = cpu_snapshot(server.pid)
+                if before and after:
+                    cpu[kind].update(cpu_used(before, after))
             base.add(got["ping"])
             measured.add(got["lookup"])
             per_round.append(got["lookup"].rps / got["ping"].rps if got["ping"].rps else 0.0)
@@ -372,6 +422,23 @@ def main() -> int:
         )
     ratio = measured.rps / base.rps if base.rps else 0.0
     p99 = measured.percentile_ms(0.99)
+    if cpu["ping"] and cpu["lookup"]:
+        # Where the CPU of one request goes: on these shared cores, req/s is about the inverse.
+        print()
+        print(
+            f"{'CPU ms per request':<{width}}  {'server':>9}  {'database':>8}  {'loadgen':>8}  "
+            f"{'total':>8}"
+        )
+        totals = {}
+        for kind, r in (("ping", base), ("lookup", measured)):
+            per = {k: 1000 * v / r.requests for k, v in cpu[kind].items()} if r.requests else {}
+            totals[kind] = sum(per.values())
+            print(
+                f"{kind:<{width}}  {per.get('server', 0):>9.3f}  {per.get('database', 0):>8.3f}  "
+                f"{per.get('generator', 0):>8.3f}  {totals[kind]:>8.3f}"
+            )
+        if totals["lookup"]:
+            print(f"CPU ratio ping/lookup: {totals['ping'] / totals['lookup']:.2f}")
     print()
     print("throughput ratio per round: " + ", ".join(f"{r:.2f}" for r in per_round))
     print(

@@ -155,6 +155,7 @@ LOOKUP_FIELDS = (
     "paused_minutes",
     "counted_late",
     "supplement_count",
+    "timeliness",
 )
 
 # Names by id, per process: procedure versions and process steps are never edited, and a
@@ -278,30 +279,31 @@ class _Compiled:
         self.raw = None
         self.raw_of = None
 
-    def cursor(self):
-        """A Django cursor (execute wrappers, query logging and error wrapping all apply) over,
-        on PostgreSQL, the preparing psycopg cursor; without the per-request health check."""
+    def read(self, code: str):
+        """The row(s) for `code`: through a Django cursor when something watches the queries
+        (execute wrappers, query logging), else straight on the psycopg cursor, Django's error
+        wrapping kept. On PostgreSQL the statement is prepared and there is no per-request
+        health check (see above)."""
         connection = self.connection
         if self.prepared is None:
             connection.health_check_done = True  # see above: a dead connection is retried
-            return connection.cursor()
+            with connection.cursor() as cursor:
+                cursor.execute(self.sql, [code])
+                return cursor.fetchmany(1)
         if connection.connection is None:
             connection.ensure_connection()
         connection.validate_thread_sharing()
         if self.raw_of is not connection.connection:
             self.raw = self.prepared(connection.connection)
             self.raw_of = connection.connection
-        if connection.queries_logged:
-            return connection.make_debug_cursor(self.raw)
-        return connection.make_cursor(self.raw)
-
-    def read(self, code: str):
-        cursor = self.cursor()
-        cursor.execute(self.sql, [code])
-        rows = cursor.fetchmany(1)
-        if self.prepared is None:
-            cursor.close()
-        return rows
+        if connection.queries_logged or connection.execute_wrappers:
+            logged = connection.queries_logged
+            cursor = (connection.make_debug_cursor if logged else connection.make_cursor)(self.raw)
+            cursor.execute(self.sql, [code])
+            return cursor.fetchmany(1)
+        with connection.wrap_database_errors:
+            self.raw.execute(self.sql, [code])
+            return self.raw.fetchmany(1)
 
 
 def _dossier(code: str) -> LookupRow | None:

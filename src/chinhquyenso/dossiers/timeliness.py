@@ -128,10 +128,14 @@ def evaluate(dossier, *, now: datetime | None = None) -> TimelinessResult:
 
 
 def state_of(dossier, *, now: datetime | None = None) -> str:
-    """`evaluate(dossier, now=now).state` without the working-minute counts: at most one
-    calendar call (the "early" test of a finished dossier), none for a running one. For pages
-    that show the state only (the public lookup)."""
+    """`evaluate(dossier, now=now).state` without the working-minute counts, for pages that
+    show the state only (the public lookup). A finished dossier's state is the one `evaluate`
+    gave when it finished (`Dossier.timeliness`, written by the services in the same
+    transaction as `finished_at`, and the one statistics count); a running one's needs no
+    calendar call at all."""
     finished = dossier.finished_at is not None
+    if finished and dossier.timeliness:
+        return dossier.timeliness
     end = dossier.finished_at if finished else (now or timezone.now())
     if dossier.clock_started_at is None:
         return ON_TIME if finished else IN_TIME
