@@ -393,6 +393,54 @@ def test_supplement_asked_by_the_department_stops_both_clocks(
     assert child.documents.filter(name="Bản dịch").exists()
 
 
+@pytest.mark.parametrize("paid_at", ["department", "commune desk"])
+def test_a_fee_asked_by_the_department_shows_on_the_parent_until_paid(
+    paid_at,
+    clock,
+    transfer_world,
+    desk_officer,
+    desk_unit_a,
+    responsible,
+    department_desk,
+    department_specialist,
+    other_commune_official,
+):
+    d = receive(desk_officer, desk_unit_a, transfer_world.procedure)
+    d = services.forward(actor=desk_officer, dossier=d)
+    d = services.claim(actor=responsible, dossier=d)
+    d = services.forward(actor=responsible, dossier=d)
+    child = Dossier.objects.get(parent=d)
+    child = services.forward(actor=department_desk, dossier=child)
+    child = services.claim(actor=department_specialist, dossier=child)
+    parent_fees_paid = d.fees_paid
+    clock.set(local(2026, 3, 9, 10, 0))
+    child = services.request_payment(
+        actor=department_specialist, dossier=child, reason="Lệ phí thẩm định 50.000 đồng"
+    )
+    d.refresh_from_db()
+    # The parent's status reflects the child's: both wait for the payment, both clocks stopped.
+    assert (child.status, d.status) == (Status.AWAITING_PAYMENT, Status.AWAITING_PAYMENT)
+    assert d.clock_paused_at == child.clock_paused_at == local(2026, 3, 9, 10, 0)
+    assert d.events.filter(action="payment_requested", data__child=child.code).exists()
+    with pytest.raises(PermissionDenied):
+        services.confirm_payment(actor=other_commune_official, dossier=d)
+    d.refresh_from_db()
+    assert d.status == Status.AWAITING_PAYMENT  # the refusal changed nothing
+    clock.set(local(2026, 3, 9, 11, 30))
+    if paid_at == "department":
+        services.confirm_payment(actor=department_specialist, dossier=child, reference="BL-01")
+    else:
+        services.confirm_payment(actor=desk_officer, dossier=d, reference="BL-01")
+    child.refresh_from_db()
+    d.refresh_from_db()
+    assert (child.status, d.status) == (Status.PROCESSING, Status.PROCESSING)
+    assert child.paused_minutes == d.paused_minutes == 90
+    assert child.fees_paid is True
+    assert d.fees_paid == parent_fees_paid  # the fee paid was the department's
+    assert d.events.filter(action="payment_confirmed").count() == 1
+    assert child.events.filter(action="payment_confirmed").count() == 1
+
+
 def test_withdrawal_ends_the_transferred_part(
     clock, transfer_world, desk_officer, desk_unit_a, responsible, citizen
 ):

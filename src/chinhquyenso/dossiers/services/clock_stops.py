@@ -8,7 +8,10 @@
   not move, so the dossier is counted late all the same when it passes it.
 
 For an inter-agency child, a supplement request stops the parent's clock too (the applicant
-supplements at the parent's desk), and receiving the supplement restarts both.
+supplements at the parent's desk), and receiving the supplement restarts both. A financial
+obligation asked by the child's organisation does the same: the parent shows status 6 while
+the applicant pays (the parent's status reflects the child's), and the payment confirmed on
+either side restarts both.
 """
 
 from __future__ import annotations
@@ -292,13 +295,53 @@ def request_payment(
         comment=reason,
         data={"fees": d.fees},
     )
+    target = d
+    if d.parent_id is not None:
+        # The applicant deals with the parent's desk: it waits for the payment too.
+        parent = Dossier.objects.select_related(*c._RELATED).get(pk=d.parent_id)
+        target = parent
+        if parent.status == Status.PROCESSING:
+            parent = c.lock(parent)
+            pfields: list[str] = []
+            _stop_clock(
+                parent, actor=actor, at=at, kind=PauseKind.PAYMENT, reason=reason, fields=pfields
+            )
+            parent.status = Status.AWAITING_PAYMENT
+            c.save(
+                parent,
+                actor=actor,
+                action="payment_requested",
+                fields=["status", *pfields],
+                at=at,
+                from_status=Status.PROCESSING,
+                comment=reason,
+                data={"child": d.code, "fees": d.fees},
+            )
     total = sum(int(f.get("amount_vnd") or 0) for f in d.fees)
     c.notify_applicant(
-        d,
-        subject=f"Hồ sơ {d.code}: yêu cầu thực hiện nghĩa vụ tài chính",
-        body=f"Hồ sơ {d.code} cần nộp {total:,} đồng".replace(",", ".") + f". {reason}",
+        target,
+        subject=f"Hồ sơ {target.code}: yêu cầu thực hiện nghĩa vụ tài chính",
+        body=f"Hồ sơ {target.code} cần nộp {total:,} đồng".replace(",", ".") + f". {reason}",
     )
     return d
+
+
+def _resume_payment(d: Dossier, *, actor, at: datetime, data: dict, paid: bool = True) -> Dossier:
+    fields: list[str] = []
+    _restart_clock(d, actor=actor, at=at, kind=PauseKind.PAYMENT, fields=fields)
+    d.status = Status.PROCESSING
+    if paid:
+        d.fees_paid = True
+        fields.append("fees_paid")
+    return c.save(
+        d,
+        actor=actor,
+        action="payment_confirmed",
+        fields=["status", *fields],
+        at=at,
+        from_status=Status.AWAITING_PAYMENT,
+        data=data,
+    )
 
 
 @transaction.atomic
@@ -311,19 +354,32 @@ def confirm_payment(
     c.desk_or_step_or_manager(actor, d)
     c.check_action(d, "confirm_payment", Status.PROCESSING)
     at = c.now()
-    fields: list[str] = []
-    _restart_clock(d, actor=actor, at=at, kind=PauseKind.PAYMENT, fields=fields)
-    d.status = Status.PROCESSING
-    d.fees_paid = True
-    return c.save(
-        d,
-        actor=actor,
-        action="payment_confirmed",
-        fields=["status", "fees_paid", *fields],
-        at=at,
-        from_status=Status.AWAITING_PAYMENT,
-        data={"reference": (reference or "")[:100]},
-    )
+    reference = (reference or "")[:100]
+    # The family: a child's payment restarts the parent that waited for it; a payment recorded
+    # at the parent's desk restarts the child that asked for it. The fee paid is then the
+    # child's, not the parent's own: the parent's `fees_paid` stays as it was.
+    children = []
+    if d.parent_id is None:
+        children = list(Dossier.objects.filter(parent=d, status=Status.AWAITING_PAYMENT))
+    d = _resume_payment(d, actor=actor, at=at, data={"reference": reference}, paid=not children)
+    if d.parent_id is not None:
+        parent = Dossier.objects.select_related(*c._RELATED).get(pk=d.parent_id)
+        if parent.status == Status.AWAITING_PAYMENT:
+            parent = c.lock(parent)
+            _resume_payment(
+                parent,
+                actor=actor,
+                at=at,
+                data={"child": d.code, "reference": reference},
+                paid=False,
+            )
+    for child in children:
+        child = c.lock(child)
+        if child.status == Status.AWAITING_PAYMENT:
+            _resume_payment(
+                child, actor=actor, at=at, data={"parent": d.code, "reference": reference}
+            )
+    return d
 
 
 @transaction.atomic
