@@ -185,6 +185,16 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.django_db)
 
 
+def postgresql_only(why: str) -> None:
+    """Skip on SQLite a test of something only PostgreSQL has (row locks under concurrent
+    writers, server-side sessions and prepared statements). `.ci/run` runs the whole suite on
+    PostgreSQL too, so these tests always run there."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip(f"PostgreSQL only: {why}")
+
+
 @pytest.fixture(scope="session")
 def require_poppler():
     """pdftotext/pdftoppm/pdfinfo (Debian poppler-utils) read back the PDFs we produce.

@@ -9,21 +9,19 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from chinhquyenso.core.errors import Conflict
 from chinhquyenso.dossiers import services
 from chinhquyenso.dossiers.models import Dossier, DossierCounter
+from tests.conftest import postgresql_only
 from tests.dossiers.conftest import receive
 
 PARALLEL = 20
 
 
 def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "needs PostgreSQL row locks (SQLite serialises writers; select_for_update is a no-op)"
-        )
+    postgresql_only("row locks (SQLite serialises writers; select_for_update is a no-op)")
 
 
 def _run_in_threads(count: int, work) -> tuple[list, list]:

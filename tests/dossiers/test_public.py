@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from chinhquyenso.dossiers import public
 from chinhquyenso.dossiers.models import Status, Timeliness
-from tests.conftest import sign_in
+from tests.conftest import postgresql_only, sign_in
 from tests.dossiers.test_forms_fixtures import (
     StepKind,
     make_dossier,
@@ -199,11 +199,6 @@ def test_lookup_is_one_query(dossier):
     assert len(queries) == 1
 
 
-def _postgresql_only(why: str) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip(why)
-
-
 def _prepared_lookups() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -215,7 +210,7 @@ def _prepared_lookups() -> int:
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_lookup_is_prepared_on_the_server_unless_turned_off(client, dossier, settings):
-    _postgresql_only("prepared statements are a PostgreSQL matter")
+    postgresql_only("prepared statements are a PostgreSQL matter")
     settings.CQS_PREPARED_STATEMENTS = False
     connection.close()  # a new session: no statement prepared by an earlier test
     public._compiled.state = None
@@ -232,7 +227,7 @@ def test_the_lookup_is_prepared_on_the_server_unless_turned_off(client, dossier,
 def test_a_dead_database_connection_is_reopened_and_the_lookup_answers(client, dossier):
     """The lookup does without Django's per-request health check ("SELECT 1"): when the kept
     connection has died (the database restarted), it reconnects and reads again."""
-    _postgresql_only("terminating a server session needs PostgreSQL")
+    postgresql_only("terminating a server session needs PostgreSQL")
     assert client.get(API + CODE).status_code == 200
     victim = connection.connection.info.backend_pid
     other = connections.create_connection(DEFAULT_DB_ALIAS)

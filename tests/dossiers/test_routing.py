@@ -359,6 +359,18 @@ def test_transfer_to_a_provincial_department_and_back(
     assert d.status == Status.RETURNED
 
 
+def _at_the_department(world, desk_officer, desk_unit, responsible, department_desk, specialist):
+    """A dossier transferred to the department, its part claimed by the department's
+    specialist: (parent, child)."""
+    d = receive(desk_officer, desk_unit, world.procedure)
+    d = services.forward(actor=desk_officer, dossier=d)
+    d = services.claim(actor=responsible, dossier=d)
+    d = services.forward(actor=responsible, dossier=d)
+    child = Dossier.objects.get(parent=d)
+    child = services.forward(actor=department_desk, dossier=child)
+    return d, services.claim(actor=specialist, dossier=child)
+
+
 def test_supplement_asked_by_the_department_stops_both_clocks(
     clock,
     transfer_world,
@@ -368,13 +380,14 @@ def test_supplement_asked_by_the_department_stops_both_clocks(
     department_desk,
     department_specialist,
 ):
-    d = receive(desk_officer, desk_unit_a, transfer_world.procedure)
-    d = services.forward(actor=desk_officer, dossier=d)
-    d = services.claim(actor=responsible, dossier=d)
-    d = services.forward(actor=responsible, dossier=d)
-    child = Dossier.objects.get(parent=d)
-    child = services.forward(actor=department_desk, dossier=child)
-    child = services.claim(actor=department_specialist, dossier=child)
+    d, child = _at_the_department(
+        transfer_world,
+        desk_officer,
+        desk_unit_a,
+        responsible,
+        department_desk,
+        department_specialist,
+    )
     clock.set(local(2026, 3, 9, 10, 0))
     child = services.request_supplement(
         actor=department_specialist,
@@ -405,13 +418,14 @@ def test_a_fee_asked_by_the_department_shows_on_the_parent_until_paid(
     department_specialist,
     other_commune_official,
 ):
-    d = receive(desk_officer, desk_unit_a, transfer_world.procedure)
-    d = services.forward(actor=desk_officer, dossier=d)
-    d = services.claim(actor=responsible, dossier=d)
-    d = services.forward(actor=responsible, dossier=d)
-    child = Dossier.objects.get(parent=d)
-    child = services.forward(actor=department_desk, dossier=child)
-    child = services.claim(actor=department_specialist, dossier=child)
+    d, child = _at_the_department(
+        transfer_world,
+        desk_officer,
+        desk_unit_a,
+        responsible,
+        department_desk,
+        department_specialist,
+    )
     parent_fees_paid = d.fees_paid
     clock.set(local(2026, 3, 9, 10, 0))
     child = services.request_payment(

@@ -15,7 +15,7 @@ from chinhquyenso.core.errors import NotFound, PermissionDenied, ValidationFaile
 from chinhquyenso.core.models import AuditEntry, Notification, Role
 from chinhquyenso.signing import certificates, expiry
 from chinhquyenso.signing.models import Certificate, CertificatePurpose, KeyStorage
-from tests.conftest import make_official
+from tests.conftest import make_official, postgresql_only
 from tests.signing import pki as pki_module
 from tests.signing.pki import P12_PASSWORD
 
@@ -348,10 +348,9 @@ def test_parallel_registrations_of_one_file_make_one_row(responsible, pki):
     `certificate_already_registered`, never a server error."""
     import threading
 
-    from django.db import connection, connections
+    from django.db import connections
 
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks and concurrent writers")
+    postgresql_only("row locks under concurrent writers")
     data, count = pem(pki, "leader"), 6
     barrier, lock, codes = threading.Barrier(count), threading.Lock(), []
 

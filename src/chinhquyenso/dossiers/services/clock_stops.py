@@ -195,17 +195,28 @@ def _may_supplement(actor, d: Dossier) -> None:
     c.desk_or_step_or_manager(actor, d)
 
 
-def _resume_supplement(d: Dossier, *, actor, at: datetime, comment: str, data: dict) -> Dossier:
+def _resume(
+    d: Dossier, *, actor, at: datetime, kind: str, comment: str = "", data: dict, paid=None
+) -> Dossier:
+    """The clock stop of `kind` ends: back to processing (4), due dates moved later by the
+    paused working time. `paid` (payment only): the new `fees_paid`, or None to leave it."""
+    waiting, action = {
+        PauseKind.SUPPLEMENT: (Status.AWAITING_SUPPLEMENT, "supplement_received"),
+        PauseKind.PAYMENT: (Status.AWAITING_PAYMENT, "payment_confirmed"),
+    }[kind]
     fields: list[str] = []
-    _restart_clock(d, actor=actor, at=at, kind=PauseKind.SUPPLEMENT, fields=fields)
+    _restart_clock(d, actor=actor, at=at, kind=kind, fields=fields)
     d.status = Status.PROCESSING
+    if paid is not None:
+        d.fees_paid = paid
+        fields.append("fees_paid")
     return c.save(
         d,
         actor=actor,
-        action="supplement_received",
+        action=action,
         fields=["status", *fields],
         at=at,
-        from_status=Status.AWAITING_SUPPLEMENT,
+        from_status=waiting,
         comment=comment,
         data=data,
     )
@@ -237,12 +248,26 @@ def receive_supplement(
     for doc in docs:
         doc.dossier = d
     DossierDocument.objects.bulk_create(docs)
-    _resume_supplement(d, actor=actor, at=at, comment=comment, data={"documents": len(docs)})
+    _resume(
+        d,
+        actor=actor,
+        at=at,
+        kind=PauseKind.SUPPLEMENT,
+        comment=comment,
+        data={"documents": len(docs)},
+    )
     # The family: a child's supplement restarts the parent; the parent's restarts its child.
     if d.parent_id is not None:
         parent = Dossier.objects.select_related(*c._RELATED).get(pk=d.parent_id)
         if parent.status == Status.AWAITING_SUPPLEMENT:
-            _resume_supplement(parent, actor=actor, at=at, comment=comment, data={"child": d.code})
+            _resume(
+                parent,
+                actor=actor,
+                at=at,
+                kind=PauseKind.SUPPLEMENT,
+                comment=comment,
+                data={"child": d.code},
+            )
     else:
         for child in Dossier.objects.filter(parent=d, status=Status.AWAITING_SUPPLEMENT):
             child = c.lock(child)
@@ -257,7 +282,14 @@ def receive_supplement(
                     reused_from=doc,
                     supplement_round=child.supplement_count,
                 )
-            _resume_supplement(child, actor=actor, at=at, comment=comment, data={"parent": d.code})
+            _resume(
+                child,
+                actor=actor,
+                at=at,
+                kind=PauseKind.SUPPLEMENT,
+                comment=comment,
+                data={"parent": d.code},
+            )
     return d
 
 
@@ -326,24 +358,6 @@ def request_payment(
     return d
 
 
-def _resume_payment(d: Dossier, *, actor, at: datetime, data: dict, paid: bool = True) -> Dossier:
-    fields: list[str] = []
-    _restart_clock(d, actor=actor, at=at, kind=PauseKind.PAYMENT, fields=fields)
-    d.status = Status.PROCESSING
-    if paid:
-        d.fees_paid = True
-        fields.append("fees_paid")
-    return c.save(
-        d,
-        actor=actor,
-        action="payment_confirmed",
-        fields=["status", *fields],
-        at=at,
-        from_status=Status.AWAITING_PAYMENT,
-        data=data,
-    )
-
-
 @transaction.atomic
 def confirm_payment(
     *, actor, dossier: Dossier, reference: str = "", expected_revision: int | None = None
@@ -361,24 +375,16 @@ def confirm_payment(
     children = []
     if d.parent_id is None:
         children = list(Dossier.objects.filter(parent=d, status=Status.AWAITING_PAYMENT))
-    d = _resume_payment(d, actor=actor, at=at, data={"reference": reference}, paid=not children)
+    pay = {"actor": actor, "at": at, "kind": PauseKind.PAYMENT}
+    d = _resume(d, **pay, data={"reference": reference}, paid=None if children else True)
     if d.parent_id is not None:
         parent = Dossier.objects.select_related(*c._RELATED).get(pk=d.parent_id)
         if parent.status == Status.AWAITING_PAYMENT:
-            parent = c.lock(parent)
-            _resume_payment(
-                parent,
-                actor=actor,
-                at=at,
-                data={"child": d.code, "reference": reference},
-                paid=False,
-            )
+            _resume(c.lock(parent), **pay, data={"child": d.code, "reference": reference})
     for child in children:
         child = c.lock(child)
         if child.status == Status.AWAITING_PAYMENT:
-            _resume_payment(
-                child, actor=actor, at=at, data={"parent": d.code, "reference": reference}
-            )
+            _resume(child, **pay, data={"parent": d.code, "reference": reference}, paid=True)
     return d
 
 
