@@ -4,7 +4,7 @@ dossiers in every state, so every page, queue and count of the one-stop shop sho
 What `load()` does, in one transaction, through the services the administrators and officials
 use:
 
-1. imports the 62 procedures taken from the national portal (`data/`) with
+1. (`demo/catalogue.py`) imports the 62 procedures taken from the national portal (`data/`) with
    `import_catalogue(system=True)` (importing the same data again changes nothing);
 2. assigns commune-level procedures to every demo commune and province-level ones to the
    competent Sở (`assign_organisations`), and gives the procedures the demo uses a default
@@ -32,13 +32,11 @@ day of loading.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from unittest import mock
 from zoneinfo import ZoneInfo
 
@@ -48,6 +46,16 @@ from django.utils import timezone
 from chinhquyenso.core.models import AuditEntry, Organisation, Position, Role, User, UserKind
 from chinhquyenso.core.services import audit
 from chinhquyenso.core.services import calendar as calendar_service
+from chinhquyenso.demo.catalogue import (
+    BIRTH,
+    FALLBACK_DEPARTMENT,
+    FOREIGN_BIRTH,
+    PROVINCE_FIELDS,
+    TRANSFER_DEPARTMENT,
+    USED,
+    load_catalogue,
+    load_processes,
+)
 from chinhquyenso.demo.plan import COMMUNES, DEFAULT_SEED, SHOWCASE_COMMUNES, build_plan
 from chinhquyenso.demo.signed_documents import (
     SIGNED_RESULTS,
@@ -62,54 +70,12 @@ from chinhquyenso.dossiers import services as ds
 from chinhquyenso.dossiers.models import Dossier, ResultDelivery, Status
 from chinhquyenso.dossiers.services import _common, deadlines
 from chinhquyenso.procedures.models import Procedure, ProcessStep, StepKind
-from chinhquyenso.procedures.services import (
-    StepSpec,
-    assign_organisations,
-    default_steps,
-    ensure_process,
-    import_catalogue,
-    save_process,
-)
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-DATA = Path(__file__).parent / "data" / "procedures-national-portal-sample.json"
-SOURCE = "Dữ liệu mẫu: 62 thủ tục từ Cổng Dịch vụ công quốc gia"
 MARKER = "demo.dossiers_loaded"
 DOSSIERS = 400
 HISTORY_DAYS = 120
 SUPERUSER = "quantri"
-
-BIRTH = "1.001193"
-FOREIGN_BIRTH = "2.000528"  # the liên thông example (to the Sở Tư pháp)
-# The procedures dossiers are made of, with their weight (how common they are).
-USED: dict[str, int] = {
-    BIRTH: 12,
-    "1.000656": 4,  # khai tử
-    "1.000894": 5,  # kết hôn
-    "1.004873": 6,  # xác nhận tình trạng hôn nhân
-    "1.004884": 1,  # đăng ký lại khai sinh
-    "2.000942": 4,  # bản sao có chứng thực
-    "2.001035": 2,  # chứng thực giao dịch động sản
-    "1.004222": 3,  # đăng ký thường trú
-    "1.004194": 3,  # đăng ký tạm trú
-    "1.011607": 1,  # hộ nghèo, cận nghèo
-    "1.013225": 1,  # giấy phép xây dựng
-    "1.012753": 2,  # đăng ký đất đai
-    FOREIGN_BIRTH: 1,
-}
-# Province-level fields and the Sở (plan key) competent for them; the rest go to Sở Nội vụ.
-PROVINCE_FIELDS = {
-    "Lý lịch tư pháp": "sotuphap",
-    "Quốc tịch": "sotuphap",
-    "Nuôi con nuôi": "sotuphap",
-    "Công chứng": "sotuphap",
-    "Hộ tịch": "sotuphap",
-    "Chứng thực": "sotuphap",
-    "Đất đai": "sonnmt",
-    "Hoạt động xây dựng": "soxaydung",
-}
-FALLBACK_DEPARTMENT = "sonoivu"
-TRANSFER_DEPARTMENT = "sotuphap"
 
 # Planned ends and their weights (national status codes, DOMAIN.md §3.4).
 OUTCOMES: dict[int, int] = {
@@ -170,14 +136,6 @@ class _Clock:
         return self.at
 
 
-def catalogue_records() -> list[dict]:
-    return json.loads(DATA.read_text(encoding="utf-8"))
-
-
-def is_commune_level(record: dict) -> bool:
-    return "xã" in (record.get("level") or "").lower()
-
-
 class _Loader:
     def __init__(self, seed: int, report: OneStopReport):
         self.rng = random.Random(seed)
@@ -211,115 +169,6 @@ class _Loader:
         self.signing: SigningDemo | None = None
         self.procedures: dict[str, Procedure] = {}
         self.serial = 0
-
-    # -- catalogue and processes -----------------------------------------------------------
-    def catalogue(self) -> None:
-        records = catalogue_records()
-        codes = [r["code"] for r in records]
-        if Procedure.objects.filter(national_code__in=codes).count() == len(codes):
-            # Already imported: importing again would change nothing but would still write an
-            # import audit entry (and could undo an administrator's later edits).
-            self.report.unchanged["thủ tục"] += len(codes)
-        else:
-            result = import_catalogue(actor=None, system=True, records=records, source=SOURCE)
-            self.report.created["thủ tục"] += len(result.created)
-            self.report.unchanged["thủ tục"] += len(result.unchanged) + len(result.updated)
-            if result.errors:
-                raise RuntimeError(f"Danh mục mẫu không nhập được: {result.errors[:3]}")
-        procedures = {
-            p.national_code: p
-            for p in Procedure.objects.select_related("field", "current_version").filter(
-                national_code__in=[r["code"] for r in records]
-            )
-        }
-        communes = [self.orgs[k] for k in self.communes]
-        for record in records:
-            procedure = procedures[record["code"]]
-            if is_commune_level(record):
-                targets = list(communes)
-                if record["code"] == FOREIGN_BIRTH:
-                    targets.append(self.orgs[TRANSFER_DEPARTMENT])
-            else:
-                key = PROVINCE_FIELDS.get(record.get("field") or "", FALLBACK_DEPARTMENT)
-                targets = [self.orgs[key]]
-            current = set(procedure.organisations.values_list("pk", flat=True))
-            if not {t.pk for t in targets} <= current:
-                assign_organisations(
-                    actor=None,
-                    procedure=procedure,
-                    organisations=targets + list(procedure.organisations.all()),
-                    system=True,
-                )
-        self.procedures = {code: procedures[code] for code in USED}
-
-    def processes(self) -> None:
-        for key in self.communes:
-            commune = self.orgs[key]
-            for code, procedure in self.procedures.items():
-                if code == FOREIGN_BIRTH and key in SHOWCASE_COMMUNES:
-                    self._transfer_process(procedure, commune)
-                else:
-                    ensure_process(
-                        actor=None, procedure=procedure, organisation=commune, system=True
-                    )
-        ensure_process(
-            actor=None,
-            procedure=self.procedures[FOREIGN_BIRTH],
-            organisation=self.orgs[TRANSFER_DEPARTMENT],
-            system=True,
-        )
-
-    def _transfer_process(self, procedure: Procedure, commune: Organisation) -> None:
-        """Desk → appraisal → liên thông to the Sở Tư pháp → approval → return."""
-        from chinhquyenso.procedures.models import Process
-
-        if Process.objects.filter(
-            procedure=procedure, organisation=commune, is_current=True
-        ).exists():
-            return
-        base = default_steps(procedure=procedure, organisation=commune)
-        receive, handle = base[0], base[1]
-        approve = next(s for s in base if s.kind == StepKind.APPROVE and s.role == Role.LEADER)
-        give_back = base[-1]
-        total = sum(s.allotment_minutes for s in base)
-        transfer = max(1, total // 3)
-        handle_minutes = max(1, handle.allotment_minutes - transfer)
-        steps = [
-            StepSpec(
-                receive.name,
-                StepKind.RECEIVE,
-                receive.unit,
-                receive.role,
-                receive.allotment_minutes,
-            ),
-            StepSpec(handle.name, StepKind.HANDLE, handle.unit, handle.role, handle_minutes),
-            StepSpec(
-                "Chuyển Sở Tư pháp (liên thông)",
-                StepKind.TRANSFER,
-                handle.unit,
-                handle.role,
-                transfer,
-                self.orgs[TRANSFER_DEPARTMENT],
-            ),
-            StepSpec(
-                approve.name,
-                StepKind.APPROVE,
-                approve.unit,
-                approve.role,
-                approve.allotment_minutes,
-                allowed_next=(2,),
-            ),
-            StepSpec(
-                give_back.name,
-                StepKind.RETURN,
-                give_back.unit,
-                give_back.role,
-                give_back.allotment_minutes,
-            ),
-        ]
-        save_process(
-            actor=None, procedure=procedure, organisation=commune, steps=steps, system=True
-        )
 
     # -- people ------------------------------------------------------------------------------
     def who(self, role: str, unit: Organisation) -> User:
@@ -771,8 +620,8 @@ def load(*, seed: int = DEFAULT_SEED, dossiers: int = DOSSIERS, var_dir=None) ->
     with transaction.atomic():
         loader = _Loader(seed, report)
         loader.signing = signing
-        loader.catalogue()
-        loader.processes()
+        loader.procedures = load_catalogue(loader.orgs, loader.communes, loader.report)
+        load_processes(loader.orgs, loader.communes, loader.procedures)
         if already_loaded():
             report.unchanged["hồ sơ"] = Dossier.objects.count()
         else:

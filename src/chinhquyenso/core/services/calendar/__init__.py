@@ -1,4 +1,5 @@
-"""The working-day calendar (issue #2, point 8): `engine` computes, `admin` changes the data.
+"""The working-day calendar (issue #2, point 8): `engine` computes, `admin` changes the data,
+`statutory` holds the statutory holidays and their Vietnamese names.
 
 Import from here: `from chinhquyenso.core.services import calendar; calendar.due(...)`.
 """
@@ -22,9 +23,9 @@ from chinhquyenso.core.services.calendar.engine import (
     invalidate_cache,
     is_working_day,
     next_working_moment,
-    vietnamese_name,
     working_minutes_between,
 )
+from chinhquyenso.core.services.calendar.statutory import vietnamese_name
 
 __all__ = [
     "MAX_WORKING_DAYS",

@@ -2,13 +2,8 @@
 
 Legal basis
 -----------
-* Labour Code 2019 (45/2019/QH14) Art. 112: the public holidays (Tết Dương lịch; 5 days of Tết
-  Nguyên đán set each year by the Prime Minister; Giỗ Tổ Hùng Vương 10/3 lunar; 30/4; 1/5;
-  2/9 plus an adjacent day; 24/11 Ngày Văn hóa Việt Nam from 2026). A holiday on the weekly rest
-  day is taken on the next working day (Art. 111.3, "nghỉ bù"), and each year the government may
-  swap a working day with a Saturday ("hoán đổi": the Saturday becomes a working day). All of
-  these come from the `holidays` package (`holidays.VN`, including its `weekend_workdays`, the
-  swapped-in Saturdays). Administrator overrides (`CalendarOverride`) are the final word on top.
+* Labour Code 2019 (45/2019/QH14) Art. 111–112: holidays, nghỉ bù and swaps (`statutory.py`);
+  administrator overrides (`CalendarOverride`) are the final word on top.
 * Deadlines of administrative procedures (TTHC) are published in working days ("ngày làm việc")
   or working hours (CSDL quốc gia về TTHC, `DonViTinh`); see DOMAIN.md §8.2.
 * Civil Code 2015 Art. 147–148: a period in days starts after the event, ends at the end of its
@@ -66,8 +61,6 @@ the in-process cache re-reads that token at most every `settings.CQS_CALENDAR_CA
 
 from __future__ import annotations
 
-import functools
-import re
 import threading
 import time as _time
 import uuid
@@ -77,7 +70,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import holidays as holidays_lib
 from django.conf import settings
 from django.core.cache import cache
 from django.core.signals import setting_changed
@@ -91,6 +83,12 @@ from chinhquyenso.core.errors import (
 )
 from chinhquyenso.core.models import CalendarOverride, OfficeSession, Organisation
 from chinhquyenso.core.models.calendar import OverrideKind
+from chinhquyenso.core.services.calendar.statutory import (
+    statutory_days,
+    statutory_holidays,
+    swapped_days,
+    vietnamese_name,
+)
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 US_PER_MINUTE = 60_000_000
@@ -111,68 +109,6 @@ __all__ = [
     "next_working_moment",
     "working_minutes_between",
 ]
-
-
-# --------------------------------------------------------------------------------------------
-# Statutory holidays (from the `holidays` package) and their Vietnamese names
-# --------------------------------------------------------------------------------------------
-
-_VI_NAMES = {
-    "New Year's Day": "Tết Dương lịch",
-    "29 of Lunar New Year": "Tết Nguyên đán (29 Tết)",
-    "Lunar New Year's Eve": "Tết Nguyên đán (Giao thừa)",
-    "Lunar New Year": "Tết Nguyên đán (Mùng 1)",
-    "Second Day of Lunar New Year": "Tết Nguyên đán (Mùng 2)",
-    "Third Day of Lunar New Year": "Tết Nguyên đán (Mùng 3)",
-    "Fourth Day of Lunar New Year": "Tết Nguyên đán (Mùng 4)",
-    "Fifth Day of Lunar New Year": "Tết Nguyên đán (Mùng 5)",
-    "Sixth Day of Lunar New Year": "Tết Nguyên đán (Mùng 6)",
-    "Hung Kings' Commemoration Day": "Giỗ Tổ Hùng Vương",
-    "Liberation Day/Reunification Day": "Ngày Giải phóng miền Nam, thống nhất đất nước",
-    "International Labor Day": "Ngày Quốc tế Lao động",
-    "National Day": "Quốc khánh",
-    "Vietnam Cultural Day": "Ngày Văn hóa Việt Nam",
-}
-_SUBSTITUTED_RE = re.compile(r"^Day off \(substituted from (\d{2})/(\d{2})/(\d{4})\)$")
-_SUFFIXES = (
-    (" (observed, estimated)", "Nghỉ bù {} (dự kiến)", "observed"),
-    (" (observed)", "Nghỉ bù {}", "observed"),
-    (" (estimated)", "{} (dự kiến)", "holiday"),
-)
-
-
-def vietnamese_name(english: str) -> tuple[str, str]:
-    """(Vietnamese name, kind) for one name of `holidays.VN(language="en_US")`.
-
-    kind: "holiday" (Art. 112), "observed" (nghỉ bù, Art. 111.3), "substituted" (a day off
-    swapped with a Saturday worked instead). Unknown names are kept in English.
-    """
-    names, kinds = [], []
-    for part in english.split("; "):
-        if m := _SUBSTITUTED_RE.match(part):
-            month, day, year = m.groups()
-            names.append(f"Nghỉ bù (hoán đổi, làm bù ngày {day}/{month}/{year})")
-            kinds.append("substituted")
-            continue
-        for suffix, template, kind in _SUFFIXES:
-            if part.endswith(suffix):
-                base = part[: -len(suffix)]
-                names.append(template.format(_VI_NAMES.get(base, base)))
-                kinds.append(kind)
-                break
-        else:
-            names.append(_VI_NAMES.get(part, part))
-            kinds.append("holiday")
-    kind = "holiday" if "holiday" in kinds else kinds[0]
-    return "; ".join(names), kind
-
-
-@functools.lru_cache(maxsize=16)
-def _statutory(year_lo: int, year_hi: int) -> tuple[frozenset[date], frozenset[date]]:
-    """(days off, swapped-in weekend working days) for [year_lo, year_hi]. One year either side
-    is populated too, because a swap announced in one year may move a day in the next."""
-    vn = holidays_lib.VN(years=range(year_lo - 1, year_hi + 2), language="en_US")
-    return frozenset(vn.keys()), frozenset(vn.weekend_workdays)
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,7 +186,7 @@ class _Calendar:
                 "Chưa cấu hình giờ làm việc cho cơ quan này.", code="no_office_sessions"
             )
         fallback = profiles[fallback_day]
-        days_off, weekend_workdays = _statutory(year_lo, year_hi)
+        days_off, weekend_workdays = statutory_days(year_lo, year_hi)
         wd: list[int] = []
         prof: list[_Profile] = []
         cum = [0]
@@ -711,7 +647,7 @@ def holidays_of_year(year: int, *, organisation=None) -> YearCalendar:
         raise ValidationFailed(f"Năm phải trong khoảng {MIN_YEAR}–{MAX_YEAR}.", code="invalid_year")
     first, last = date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal()
     cal = _calendar(organisation, first, last)
-    vn = holidays_lib.VN(years=range(year - 1, year + 2), language="en_US")
+    vn = statutory_holidays(year, year)
     days_off: dict[date, CalendarDay] = {}
     working: dict[date, CalendarDay] = {}
     for day, english in vn.items():
@@ -721,11 +657,7 @@ def holidays_of_year(year: int, *, organisation=None) -> YearCalendar:
         if cal.is_working(day.toordinal()):
             continue  # an administrator made it a working day; listed below
         days_off[day] = CalendarDay(day, name, kind)
-    swaps = {}
-    for day, english in vn.items():
-        if m := _SUBSTITUTED_RE.match(english):
-            month, dd, yy = (int(g) for g in m.groups())
-            swaps[date(yy, month, dd)] = day
+    swaps = swapped_days(vn)
     for day in sorted(vn.weekend_workdays):
         if day.year == year and cal.is_working(day.toordinal()) and day not in cal.overrides:
             off = swaps.get(day)
