@@ -119,13 +119,12 @@ _db["CONN_MAX_AGE"] = env.integer("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 # saves the one failed request per worker thread that follows a database restart. Sites whose
 # database never restarts under load (or that measure the bare cost of a request) may turn it off.
 _db["CONN_HEALTH_CHECKS"] = env.boolean("DATABASE_CONN_HEALTH_CHECKS", True)
-# Server-side prepared statements for the few hot reads that ask for them explicitly (the
-# public lookup, dossiers/public.py). Django's own cursors bind on the client and never prepare,
-# so a threshold only makes psycopg honour `prepare=True`; none leaves preparing off. Turn off
-# behind PgBouncer older than 1.21 in transaction mode, which cannot keep prepared statements.
+# Server-side prepared statements for the few hot reads that prepare their own, under their own
+# name (the public lookup, dossiers/public.py). Django's cursors bind on the client and never
+# prepare; psycopg's automatic preparing stays off (its DEALLOCATE ALL after a ROLLBACK would
+# drop ours too). Turn off behind PgBouncer older than 1.21 in transaction mode, which cannot
+# keep prepared statements.
 CQS_PREPARED_STATEMENTS = env.boolean("DATABASE_PREPARED_STATEMENTS", True)
-if _db["ENGINE"] == "django.db.backends.postgresql" and CQS_PREPARED_STATEMENTS:
-    _db.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -242,6 +242,22 @@ def test_a_dead_database_connection_is_reopened_and_the_lookup_answers(client, d
     assert connection.connection.info.backend_pid != victim
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_lookup_prepares_again_after_the_session_dropped_its_statements(client, dossier):
+    """DEALLOCATE ALL / DISCARD ALL on the session (a pooler's reset, a maintenance script):
+    the next lookup prepares its statement again and answers."""
+    postgresql_only("prepared statements are a PostgreSQL matter")
+    assert client.get(API + CODE).status_code == 200
+    assert _prepared_lookups() == 1
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    assert _prepared_lookups() == 0
+    response = client.get(API + CODE)
+    assert response.status_code == 200
+    assert response.json()["code"] == CODE
+    assert _prepared_lookups() == 1
+
+
 def test_a_renamed_organisation_shows_its_new_name(client, dossier, commune_a):
     assert client.get(API + CODE).json()["receiving_organisation"]["name"] == "UBND xã Đơn Dương"
     commune_a.name = "UBND xã Đơn Dương (mới)"
