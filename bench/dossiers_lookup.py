@@ -348,7 +348,7 @@ def main() -> int:
         drive("lookup", 2)
         # Interleaved rounds (ping, lookup, lookup, ping, ...): the load other processes put on
         # the machine changes from second to second, and both endpoints should see the same.
-        base, measured, per_round = Result(), Result(), []
+        base, measured, per_round, p99s = Result(), Result(), [], []
         cpu = {"ping": Counter(), "lookup": Counter()}
         load_before = os.getloadavg()
         for n in range(args.rounds):
@@ -363,6 +363,7 @@ def main() -> int:
             base.add(got["ping"])
             measured.add(got["lookup"])
             per_round.append(got["lookup"].rps / got["ping"].rps if got["ping"].rps else 0.0)
+            p99s.append((got["ping"].percentile_ms(0.99), got["lookup"].percentile_ms(0.99)))
         load_after = os.getloadavg()
         results = [
             ("baseline  GET " + PING, base),
@@ -441,6 +442,7 @@ def main() -> int:
             print(f"CPU ratio ping/lookup: {totals['ping'] / totals['lookup']:.2f}")
     print()
     print("throughput ratio per round: " + ", ".join(f"{r:.2f}" for r in per_round))
+    print("p99 ms per round, ping / lookup: " + ", ".join(f"{a:.0f}/{b:.0f}" for a, b in p99s))
     print(
         f"ratio lookup/ping: throughput {ratio:.2f} (target >= 0.70), "
         f"p99 of the lookup {p99:.1f} ms (target < 50 ms; ping's p99 "

@@ -114,6 +114,9 @@ def test_anonymous_lookup_returns_exactly_the_public_fields(client, dossier):
         "current_step": "Thẩm định hồ sơ",
         "applicant_name_masked": "Nguyễn V** A*",
     }
+    # UTF-8, not \u escapes (so that the check below also sees Vietnamese words as they are).
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert "Đang xử lý" in response.content.decode()
 
 
 def test_nothing_personal_leaks(client, dossier):
