@@ -63,7 +63,7 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(
 
 
 @pytest.mark.django_db
-def test_the_returned_result_is_told_after_commit_with_the_lookup_link(
+def test_the_returned_result_is_told_with_the_lookup_link(
     received,
     clock,
     desk_officer,
@@ -80,15 +80,10 @@ def test_the_returned_result_is_told_after_commit_with_the_lookup_link(
     d = services.approve(actor=commune_leader, dossier=d)
     assert d.status == Status.RESOLVED
     clock.set(local(2026, 3, 11, 8, 5))
-    before = len(sms_for(d))
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         services.return_result(
             actor=desk_officer, dossier=d, method="desk", recipient_signature_name="Đặng Thị Hoa"
         )
-    # Written only once the change is committed.
-    assert len(sms_for(d)) == before
-    for callback in callbacks:
-        callback()
     last = sms_for(d)[-1]
     assert "đã trả kết quả" in last.subject
     assert "11/03/2026 08:05" in last.body
@@ -99,23 +94,45 @@ def test_the_returned_result_is_told_after_commit_with_the_lookup_link(
 def test_every_event_has_a_vietnamese_text_with_code_and_link(received, settings):
     settings.CQS_PUBLIC_BASE_URL = "https://dvc.example.vn/"
     for event in notify.EVENTS:
-        subject, body = notify.message(received, event)
+        subject, body = notify.message(received, event, reason="Lý do thử")
         assert received.code in subject and received.code in body
-        assert f"https://dvc.example.vn/tra-cuu/{received.code}/" in body
+        assert body.endswith(f" Tra cứu: https://dvc.example.vn/tra-cuu/{received.code}/")
     _, body = notify.message(received, notify.RECEIVED)
     assert notify.vn_time(received.due_at) in body
     assert notify.vn_time(local(2026, 3, 9, 9, 0)) == "09/03/2026 09:00"
+    _, body = notify.message(received, notify.PAYMENT_REQUESTED, amount_vnd=1250000)
+    assert "1.250.000 đồng" in body
+    _, body = notify.message(
+        received, notify.APOLOGY, reason="Chờ xác minh", previous_due_at=local(2026, 3, 9, 9, 0)
+    )
+    assert "(09/03/2026 09:00)" in body and "Chờ xác minh" in body
+    with pytest.raises(ValueError):
+        notify.message(received, "nonsense")
 
 
 @pytest.mark.django_db
-def test_schedule_sends_after_commit_only(received, django_capture_on_commit_callbacks):
-    before = len(sms_for(received))
+def test_every_service_notice_carries_the_lookup_link(
+    received, clock, desk_officer, responsible, settings, django_capture_on_commit_callbacks
+):
+    """One path for every notice: the services' texts end with the public lookup link too."""
+    settings.CQS_PUBLIC_BASE_URL = "https://dichvucong.lamdong.gov.vn"
+    d = services.forward(actor=desk_officer, dossier=received)
     with django_capture_on_commit_callbacks(execute=True):
-        notify.schedule(received, notify.APOLOGY)
-        assert len(sms_for(received)) == before
-    assert "xin lỗi" in sms_for(received)[-1].body
-    with pytest.raises(ValueError):
-        notify.schedule(received, "nonsense")
+        services.request_supplement(
+            actor=responsible, dossier=d, reason="Thiếu giấy tờ", missing_documents=["Tờ khai"]
+        )
+    bodies = [n.body for n in sms_for(d)]
+    assert len(bodies) == 2  # received (in the fixture), supplement requested
+    assert all(f"/tra-cuu/{d.code}/" in body.rsplit(" Tra cứu: ", 1)[1] for body in bodies)
+    assert bodies[-1].endswith(f" Tra cứu: https://dichvucong.lamdong.gov.vn/tra-cuu/{d.code}/")
+
+
+@pytest.mark.django_db
+def test_an_inter_agency_child_tells_nobody(received):
+    before = Notification.objects.count()
+    received.parent_id = received.pk  # as a child (in memory only): the parent's desk tells
+    assert notify.tell(received, notify.RESOLVED) == []
+    assert Notification.objects.count() == before
 
 
 LONG_NAME = (
@@ -141,7 +158,7 @@ def test_a_long_procedure_name_is_shortened_so_the_sms_is_sent(
     version.save(update_fields=["name"])
     assert not sms_module.fits(notify.message(received, notify.RESOLVED)[1])
     with django_capture_on_commit_callbacks(execute=False):
-        notify.send(received.pk, notify.RESOLVED)
+        notify.tell(received, notify.RESOLVED)
     last = sms_for(received)[-1]
     assert sms_module.measure(last.body).parts <= 4
     assert received.code in last.body and "Cấp giấy phép xây dựng mới" in last.body
@@ -162,15 +179,14 @@ def test_a_long_procedure_name_is_shortened_so_the_sms_is_sent(
 def test_the_receipt_sms_of_a_long_named_procedure_fits(
     received, django_capture_on_commit_callbacks
 ):
-    """The services' own notices (here the receipt notice of the intake) are shortened too."""
+    """The receipt notice of the intake is shortened too."""
     from chinhquyenso.core import sms as sms_module
-    from chinhquyenso.dossiers.services import intake
 
     version = received.procedure_version
     version.name = LONG_NAME
     version.save(update_fields=["name"])
     with django_capture_on_commit_callbacks(execute=False):
-        intake._notify_received(received)
+        notify.tell(received, notify.RECEIVED)
     last = sms_for(received)[-1]
     assert sms_module.fits(last.body) and received.code in last.body
     assert "tiếp nhận" in last.body and "Ngày hẹn trả kết quả" in last.body

@@ -130,13 +130,18 @@ def test_the_full_life_of_a_birth_registration(
         AuditEntry.objects.filter(object_id=str(d.pk), action__startswith="dossier.").count() == 9
     )
     assert audit.verify().ok
-    # The applicant was told: received, supplement, result ready.
-    subjects = set(
-        Notification.objects.filter(object_id=str(d.pk), channel="sms").values_list(
-            "subject", flat=True
-        )
+    # The applicant was told: received, supplement, result ready, result returned.
+    subjects = list(
+        Notification.objects.filter(object_id=str(d.pk), channel="sms")
+        .order_by("pk")
+        .values_list("subject", flat=True)
     )
-    assert len(subjects) == 3
+    assert subjects == [
+        f"Hồ sơ {d.code} đã được tiếp nhận",
+        f"Hồ sơ {d.code} cần bổ sung",
+        f"Hồ sơ {d.code} đã có kết quả",
+        f"Hồ sơ {d.code} đã trả kết quả",
+    ]
 
 
 def test_forward_to_a_step_the_process_does_not_allow(received, desk_officer):

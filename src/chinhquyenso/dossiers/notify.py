@@ -1,41 +1,56 @@
 """What the applicant is told, and when: SMS, e-mail and in-app messages about their dossier.
 
-Each message names the dossier code and carries the public lookup link
+One path for every service: `tell(dossier, event, **details)`, called inside the service's
+transaction. It writes the notifications (the outbox, `core.services.notifications.notify`),
+which are sent after the commit: a rolled-back change tells nobody anything.
+
+Each message names the dossier code and ends with the public lookup link
 (`settings.CQS_PUBLIC_BASE_URL + "/tra-cuu/<code>/"`), instants as dd/mm/yyyy HH:MM in
-Asia/Ho_Chi_Minh. `schedule(dossier, event)` sends after the caller's transaction commits (a
-rolled-back change tells nobody anything); `send(dossier_id, event)` reloads the dossier and
-writes the notifications through `core.services.notifications.notify` (the outbox).
+Asia/Ho_Chi_Minh; an SMS longer than a 4-part brandname SMS is shortened (`fit_sms`).
 
 An inter-agency child dossier tells nobody: the applicant follows the parent, whose desk they
-dealt with.
+dealt with (the services tell the parent instead when the applicant must act).
 """
 
 from __future__ import annotations
 
-import functools
-import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from chinhquyenso.core.services import notifications
 
-log = logging.getLogger(__name__)
-
 RECEIVED = "received"
 SUPPLEMENT_REQUESTED = "supplement_requested"
+PAYMENT_REQUESTED = "payment_requested"
 RESOLVED = "resolved"
 RETURNED = "returned"
 APOLOGY = "apology"
 REFUSED = "refused"
 STOPPED = "stopped"
-EVENTS = (RECEIVED, SUPPLEMENT_REQUESTED, RESOLVED, RETURNED, APOLOGY, REFUSED, STOPPED)
+EVENTS = (
+    RECEIVED,
+    SUPPLEMENT_REQUESTED,
+    PAYMENT_REQUESTED,
+    RESOLVED,
+    RETURNED,
+    APOLOGY,
+    REFUSED,
+    STOPPED,
+)
 
 
 def lookup_link(code: str) -> str:
     return f"{settings.CQS_PUBLIC_BASE_URL.rstrip('/')}/tra-cuu/{code}/"
+
+
+def lookup_path(code: str) -> str:
+    try:
+        return reverse("public:dossier", kwargs={"code": code})
+    except NoReverseMatch:
+        return f"/tra-cuu/{code}/"
 
 
 def vn_time(value: datetime | None) -> str:
@@ -44,20 +59,25 @@ def vn_time(value: datetime | None) -> str:
     return timezone.localtime(value).strftime("%d/%m/%Y %H:%M")
 
 
-def _latest_pause(dossier):
-    return dossier.pauses.order_by("-started_at", "-id").first()
+def _vnd(amount: int) -> str:
+    return f"{amount:,}".replace(",", ".")
 
 
-def _latest_event(dossier, action: str):
-    return dossier.events.filter(action=action).order_by("-at", "-id").first()
-
-
-def message(dossier, event: str) -> tuple[str, str]:
-    """(subject, body) for `event` about `dossier`, in Vietnamese."""
+def message(
+    dossier,
+    event: str,
+    *,
+    reason: str = "",
+    missing_documents=(),
+    amount_vnd: int = 0,
+    previous_due_at: datetime | None = None,
+) -> tuple[str, str]:
+    """(subject, body) for `event` about `dossier`, in Vietnamese. The details are the ones the
+    service has at hand: the reason of a supplement request, refusal, stop or apology, the
+    documents to supplement, the amount to pay, the due date before an apology."""
     code = dossier.code
     name = dossier.procedure_version.name
-    link = lookup_link(code)
-    tail = f" Tra cứu: {link}"
+    tail = f" Tra cứu: {lookup_link(code)}"
     if event == RECEIVED:
         due = f" Ngày hẹn trả kết quả: {vn_time(dossier.due_at)}." if dossier.due_at else ""
         return (
@@ -66,13 +86,16 @@ def message(dossier, event: str) -> tuple[str, str]:
             f"lúc {vn_time(dossier.received_at)}.{due}{tail}",
         )
     if event == SUPPLEMENT_REQUESTED:
-        pause = _latest_pause(dossier)
-        missing = "; ".join(pause.missing_documents) if pause is not None else ""
-        reason = pause.reason if pause is not None else ""
         return (
             f"Hồ sơ {code} cần bổ sung",
-            f"Hồ sơ {code} cần bổ sung, hoàn thiện: {missing}. Lý do: {reason}. "
-            f"Thời gian bổ sung không tính vào thời hạn giải quyết.{tail}",
+            f"Hồ sơ {code} cần bổ sung, hoàn thiện: {'; '.join(missing_documents)}. Lý do: "
+            f"{reason}. Thời gian bổ sung không tính vào thời hạn giải quyết.{tail}",
+        )
+    if event == PAYMENT_REQUESTED:
+        why = f" {reason}." if reason else ""
+        return (
+            f"Hồ sơ {code}: yêu cầu thực hiện nghĩa vụ tài chính",
+            f"Hồ sơ {code} ({name}) cần nộp {_vnd(amount_vnd)} đồng.{why}{tail}",
         )
     if event == RESOLVED:
         return (
@@ -89,27 +112,54 @@ def message(dossier, event: str) -> tuple[str, str]:
             f"{f' ({via})' if via else ''}.{post}{tail}",
         )
     if event == APOLOGY:
-        entry = _latest_event(dossier, "apology_issued")
-        reason = entry.comment if entry is not None else ""
+        late = f" so với hẹn ({vn_time(previous_due_at)})" if previous_due_at else ""
         return (
             f"Hồ sơ {code}: xin lỗi và hẹn lại ngày trả kết quả",
-            f"Cơ quan giải quyết xin lỗi vì hồ sơ {code} chậm trả kết quả. Lý do: {reason}. "
-            f"Ngày hẹn trả mới: {vn_time(dossier.due_at)}.{tail}",
+            f"Cơ quan giải quyết xin lỗi vì hồ sơ {code} chậm trả kết quả{late}. Lý do: "
+            f"{reason}. Ngày hẹn trả mới: {vn_time(dossier.due_at)}.{tail}",
         )
     if event == REFUSED:
-        entry = _latest_event(dossier, "refused")
         return (
             f"Hồ sơ {code} không được tiếp nhận",
-            f"Hồ sơ {code} không được tiếp nhận, giải quyết. Lý do: "
-            f"{entry.comment if entry else ''}.{tail}",
+            f"Hồ sơ {code} không được tiếp nhận, giải quyết. Lý do: {reason}.{tail}",
         )
     if event == STOPPED:
-        entry = _latest_event(dossier, "stopped")
         return (
             f"Hồ sơ {code} dừng xử lý",
-            f"Hồ sơ {code} đã dừng xử lý. Lý do: {entry.comment if entry else ''}.{tail}",
+            f"Hồ sơ {code} đã dừng xử lý. Lý do: {reason}.{tail}",
         )
     raise ValueError(f"unknown applicant event {event!r}")
+
+
+def tell(dossier, event: str, **details) -> list:
+    """Tell the applicant of `dossier` about `event` (see `message` for the details): SMS to
+    its phone, e-mail to its address, in-app to its account; nothing for an inter-agency child
+    or a dossier with no way to reach the applicant. Sent after the caller's commit."""
+    subject, body = message(dossier, event, **details)  # ValueError for an unknown event
+    if dossier.parent_id is not None:
+        return []
+    channels: list[str] = []
+    overrides: dict[str, str] = {}
+    if dossier.applicant_phone:
+        channels.append("sms")
+        overrides["sms"] = dossier.applicant_phone
+    if dossier.applicant_email:
+        channels.append("email")
+        overrides["email"] = dossier.applicant_email
+    if dossier.applicant_id is not None:
+        channels.append("in_app")
+    if not channels:
+        return []
+    return notifications.notify(
+        recipient=dossier.applicant,
+        channels=channels,
+        subject=subject,
+        body=body,
+        link=lookup_path(dossier.code),
+        address_overrides=overrides,
+        about=dossier,
+        bodies={"sms": fit_sms(body, dossier)} if "sms" in channels else None,
+    )
 
 
 def _shortened(name: str, length: int) -> str:
@@ -142,55 +192,3 @@ def fit_sms(body: str, dossier) -> str:
     while head and not sms.fits(head + "…" + tail):
         head = head[:-10]
     return head.rstrip() + "…" + tail
-
-
-def send(dossier_id: int, event: str) -> list:
-    """Write the notifications of `event` for the dossier (SMS to its phone, e-mail to its
-    address, in-app to its account); nothing when it has no way to reach the applicant."""
-    from chinhquyenso.dossiers.models import Dossier
-
-    dossier = (
-        Dossier.objects.select_related("procedure_version", "receiving_organisation", "applicant")
-        .filter(pk=dossier_id)
-        .first()
-    )
-    if dossier is None or dossier.parent_id is not None:
-        return []
-    channels: list[str] = []
-    overrides: dict[str, str] = {}
-    if dossier.applicant_phone:
-        channels.append("sms")
-        overrides["sms"] = dossier.applicant_phone
-    if dossier.applicant_email:
-        channels.append("email")
-        overrides["email"] = dossier.applicant_email
-    if dossier.applicant_id is not None:
-        channels.append("in_app")
-    if not channels:
-        return []
-    subject, body = message(dossier, event)
-    return notifications.notify(
-        recipient=dossier.applicant,
-        channels=channels,
-        subject=subject,
-        body=body,
-        link=f"/tra-cuu/{dossier.code}/",
-        address_overrides=overrides,
-        about=dossier,
-        bodies={"sms": fit_sms(body, dossier)} if "sms" in channels else None,
-    )
-
-
-def _send_logged(dossier_id: int, event: str) -> None:
-    try:
-        send(dossier_id, event)
-    except Exception:
-        # After the commit: the change stands; a lost notice is logged, not raised at the user.
-        log.exception("Applicant notification %s for dossier %s failed", event, dossier_id)
-
-
-def schedule(dossier, event: str) -> None:
-    """Tell the applicant about `event` once the caller's transaction commits."""
-    if event not in EVENTS:
-        raise ValueError(f"unknown applicant event {event!r}")
-    transaction.on_commit(functools.partial(_send_logged, dossier.pk, event))

@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chinhquyenso.core import permissions
 from chinhquyenso.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.models import ApiKey, Role
-from chinhquyenso.core.services import audit, calendar, notifications
-from chinhquyenso.dossiers import notify as applicant_notify
+from chinhquyenso.core.services import audit, calendar
 from chinhquyenso.dossiers import timeliness
 from chinhquyenso.dossiers.models import (
     FINAL_STATUSES,
@@ -442,39 +440,6 @@ def check_text(value: str, field: str, message: str) -> str:
 
 
 # --- Applicant notifications ----------------------------------------------------------------
-
-
-def public_link(code: str) -> str:
-    try:
-        return reverse("public:dossier", kwargs={"code": code})
-    except NoReverseMatch:
-        return f"/tra-cuu/{code}/"
-
-
-def notify_applicant(dossier: Dossier, *, subject: str, body: str) -> None:
-    """SMS and e-mail (and in-app for an account) to the applicant, sent after commit."""
-    channels: list[str] = []
-    overrides: dict[str, str] = {}
-    if dossier.applicant_phone:
-        channels.append("sms")
-        overrides["sms"] = dossier.applicant_phone
-    if dossier.applicant_email:
-        channels.append("email")
-        overrides["email"] = dossier.applicant_email
-    if dossier.applicant_id:
-        channels.append("in_app")
-    if not channels:
-        return
-    notifications.notify(
-        recipient=dossier.applicant,
-        channels=channels,
-        subject=subject,
-        body=body,
-        link=public_link(dossier.code),
-        address_overrides=overrides,
-        about=dossier,
-        bodies={"sms": applicant_notify.fit_sms(body, dossier)} if "sms" in channels else None,
-    )
 
 
 def vn(dt: datetime | None) -> str:

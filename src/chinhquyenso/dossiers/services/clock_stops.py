@@ -22,6 +22,7 @@ from django.db import transaction
 
 from chinhquyenso.core.errors import ValidationFailed
 from chinhquyenso.core.services import calendar
+from chinhquyenso.dossiers import notify as applicant_notify
 from chinhquyenso.dossiers.models import (
     Dossier,
     DossierDocument,
@@ -172,13 +173,8 @@ def request_supplement(
                 data={"round": parent.supplement_count, "child": d.code},
             )
     target = d.parent if d.parent_id is not None else d
-    c.notify_applicant(
-        target,
-        subject=f"Hồ sơ {target.code} cần bổ sung",
-        body=(
-            f"Hồ sơ {target.code} cần bổ sung, hoàn thiện: {'; '.join(missing)}. Lý do: "
-            f"{reason}. Thời gian bổ sung không tính vào thời hạn giải quyết."
-        ),
+    applicant_notify.tell(
+        target, applicant_notify.SUPPLEMENT_REQUESTED, reason=reason, missing_documents=missing
     )
     return d
 
@@ -350,10 +346,8 @@ def request_payment(
                 data={"child": d.code, "fees": d.fees},
             )
     total = sum(int(f.get("amount_vnd") or 0) for f in d.fees)
-    c.notify_applicant(
-        target,
-        subject=f"Hồ sơ {target.code}: yêu cầu thực hiện nghĩa vụ tài chính",
-        body=f"Hồ sơ {target.code} cần nộp {total:,} đồng".replace(",", ".") + f". {reason}",
+    applicant_notify.tell(
+        target, applicant_notify.PAYMENT_REQUESTED, reason=reason, amount_vnd=total
     )
     return d
 
@@ -431,14 +425,7 @@ def issue_apology(
             "new_due_at": new_due_at.isoformat(),
         },
     )
-    c.notify_applicant(
-        d,
-        subject=f"Hồ sơ {d.code}: xin lỗi và hẹn lại ngày trả kết quả",
-        body=(
-            f"Cơ quan giải quyết xin lỗi vì hồ sơ {d.code} chậm so với hẹn "
-            f"({c.vn(previous)}). Lý do: {reason}. Ngày hẹn trả mới: {c.vn(new_due_at)}."
-        ),
-    )
+    applicant_notify.tell(d, applicant_notify.APOLOGY, reason=reason, previous_due_at=previous)
     return d
 
 

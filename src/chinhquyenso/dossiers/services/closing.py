@@ -51,11 +51,7 @@ def stop(*, actor, dossier: Dossier, reason: str, expected_revision: int | None 
     if d.parent_id is not None:
         routing.parent_finished(d, actor=actor, at=at)
     else:
-        c.notify_applicant(
-            d,
-            subject=f"Hồ sơ {d.code} dừng xử lý",
-            body=f"Hồ sơ {d.code} đã dừng xử lý. Lý do: {reason}",
-        )
+        applicant_notify.tell(d, applicant_notify.STOPPED, reason=reason)
     return d
 
 
@@ -149,9 +145,7 @@ def return_result(
     d.postal_tracking = tracking if method == ResultDelivery.POST else ""
     d.current_handler = None
     d.step_due_at = None
-    transaction.on_commit(
-        lambda pk=d.pk: applicant_notify.send(pk, applicant_notify.RETURNED), robust=True
-    )
+    applicant_notify.tell(d, applicant_notify.RETURNED)
     return c.save(
         d,
         actor=actor,

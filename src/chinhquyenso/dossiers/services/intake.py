@@ -18,6 +18,7 @@ from django.dispatch import receiver
 
 from chinhquyenso.core.errors import NotFound, ValidationFailed, from_django_validation
 from chinhquyenso.core.models import ApiKey, Organisation
+from chinhquyenso.dossiers import notify as applicant_notify
 from chinhquyenso.dossiers import tasks as dossier_tasks
 from chinhquyenso.dossiers.models import (
     Channel,
@@ -218,19 +219,6 @@ def _full_clean(dossier: Dossier) -> None:
         raise from_django_validation(exc) from None
 
 
-def _notify_received(dossier: Dossier) -> None:
-    due = f" Ngày hẹn trả kết quả: {c.vn(dossier.due_at)}." if dossier.due_at else ""
-    c.notify_applicant(
-        dossier,
-        subject=f"Hồ sơ {dossier.code} đã được tiếp nhận",
-        body=(
-            f"Hồ sơ {dossier.code} ({dossier.procedure_version.name}) đã được "
-            f"{dossier.receiving_organisation.name} tiếp nhận lúc {c.vn(dossier.received_at)}."
-            f"{due}"
-        ),
-    )
-
-
 @transaction.atomic
 def receive_dossier(
     *,
@@ -294,7 +282,7 @@ def receive_dossier(
     # The applicant's SMS and e-mail (sent after commit) before the history and the audit
     # entry: the audit chain's head row stays locked from its entry until the commit, and
     # every intake of every desk queues on it.
-    _notify_received(dossier)
+    applicant_notify.tell(dossier, applicant_notify.RECEIVED)
     c.save(
         dossier,
         actor=actor,
@@ -444,7 +432,7 @@ def accept_online_submission(
         to_step=d.current_step,
         data={"online": True, "due_at": d.due_at.isoformat() if d.due_at else None},
     )
-    _notify_received(d)
+    applicant_notify.tell(d, applicant_notify.RECEIVED)
     transaction.on_commit(lambda pk=d.pk: dossier_tasks.enqueue_receipt(pk), robust=True)
     return d
 
@@ -493,9 +481,5 @@ def refuse(
 
         routing.parent_finished(d, actor=actor, at=at)
         return d
-    c.notify_applicant(
-        d,
-        subject=f"Hồ sơ {d.code} không được tiếp nhận",
-        body=f"Hồ sơ {d.code} không được tiếp nhận, giải quyết. Lý do: {reason}",
-    )
+    applicant_notify.tell(d, applicant_notify.REFUSED, reason=reason)
     return d

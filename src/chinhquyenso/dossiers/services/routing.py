@@ -26,11 +26,11 @@ from chinhquyenso.core import permissions
 from chinhquyenso.core.errors import Conflict, PermissionDenied, ValidationFailed
 from chinhquyenso.core.models import Organisation, StoredFile
 from chinhquyenso.core.services import calendar
+from chinhquyenso.dossiers import notify as applicant_notify
 from chinhquyenso.dossiers.models import (
     FINAL_STATUSES,
     Dossier,
     DossierDocument,
-    ResultDelivery,
     Status,
     StepRun,
 )
@@ -182,14 +182,7 @@ def move(
         if d.parent_id is not None:
             _hand_back_to_parent(d, actor=actor, at=at)
         else:
-            c.notify_applicant(
-                d,
-                subject=f"Hồ sơ {d.code} đã có kết quả",
-                body=(
-                    f"Hồ sơ {d.code} ({d.procedure_version.name}) đã có kết quả. "
-                    f"Hình thức nhận: {ResultDelivery(d.result_delivery).label}."
-                ),
-            )
+            applicant_notify.tell(d, applicant_notify.RESOLVED)
     return d
 
 
