@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
@@ -95,17 +96,19 @@ def test_email_is_sent_by_the_worker(responsible, django_capture_on_commit_callb
 
 
 def test_nothing_is_sent_when_the_caller_rolls_back(responsible, mailoutbox):
-    # No on_commit callbacks run: the test transaction never commits.
-    notifications.notify(
-        recipient=responsible,
-        channels=["email"],
-        subject="x",
-        body="y",
-        address_overrides={"email": "a@example.vn"},
-    )
+    with pytest.raises(RuntimeError), transaction.atomic():
+        notifications.notify(
+            recipient=responsible,
+            channels=["email"],
+            subject="x",
+            body="y",
+            address_overrides={"email": "a@example.vn"},
+        )
+        raise RuntimeError("the caller's change failed")
     drain_queue()
     assert mailoutbox == []
-    assert Notification.objects.get().state == "queued"
+    assert not Notification.objects.exists()
+    assert not DBTaskResult.objects.exists()
 
 
 def test_lost_enqueue_is_picked_up_by_requeue_unsent(responsible, mailoutbox):

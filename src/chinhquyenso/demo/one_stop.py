@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from unittest import mock
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from chinhquyenso.core.models import AuditEntry, Organisation, Position, Role, User, UserKind
@@ -608,7 +608,6 @@ def load(*, seed: int = DEFAULT_SEED, dossiers: int = DOSSIERS, var_dir=None) ->
     their receipts are rendered (sealed) at once."""
     started = time.perf_counter()
     report = OneStopReport()
-    hooks: list = []
     signing = None
     if var_dir is not None:
         pki, _code = prepare_signing(var_dir)
@@ -626,10 +625,6 @@ def load(*, seed: int = DEFAULT_SEED, dossiers: int = DOSSIERS, var_dir=None) ->
             report.unchanged["hồ sơ"] = Dossier.objects.count()
         else:
             loader.dossiers(dossiers)
-            # The services queue a receipt task and the notifications' delivery tasks after
-            # commit: one INSERT each, in autocommit, so one disk sync each. Run them in one
-            # transaction after ours instead (same work, a fraction of the time).
-            hooks, connection.run_on_commit = connection.run_on_commit, []
             audit.record(
                 action=MARKER,
                 actor="hệ thống",
@@ -640,10 +635,6 @@ def load(*, seed: int = DEFAULT_SEED, dossiers: int = DOSSIERS, var_dir=None) ->
                     "statuses": {str(k): v for k, v in report.statuses.items()},
                 },
             )
-    if hooks:
-        with transaction.atomic():
-            for _savepoints, hook, _robust in hooks:
-                hook()
     if signing is not None and signing.dossiers:
         report.created["giấy tiếp nhận ký số"] += seal_receipts(signing.dossiers)
     report.seconds = time.perf_counter() - started

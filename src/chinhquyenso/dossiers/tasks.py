@@ -12,8 +12,6 @@ the entry says whether (`signed`) and with which certificate.
 
 from __future__ import annotations
 
-import functools
-
 from django.db import transaction
 from django_tasks import task
 
@@ -33,15 +31,12 @@ RECEIPT_RENDERED = "dossier.receipt_rendered"
 audit_labels.LABELS.setdefault(RECEIPT_RENDERED, "Lưu Giấy tiếp nhận hồ sơ (Mẫu 01)")
 
 
-def enqueue_receipt(dossier_id: int) -> None:
-    """Queue the receipt; called by `receive_dossier` after its commit."""
-    render_receipt.enqueue(dossier_id)
-
-
 def schedule_receipt(dossier) -> None:
-    """Queue the receipt once the caller's transaction commits (nothing if it rolls back).
-    robust: a lost enqueue must not fail an intake that has already committed."""
-    transaction.on_commit(functools.partial(enqueue_receipt, dossier.pk), robust=True)
+    """Queue the receipt; it runs once the caller's transaction commits (nothing if it rolls
+    back; with the database task queue the task row commits with the dossier)."""
+    from chinhquyenso.core.tasks import enqueue_with_commit
+
+    enqueue_with_commit(render_receipt, dossier.pk)
 
 
 def receipt_entry(dossier) -> AuditEntry | None:

@@ -1,9 +1,10 @@
 """Telling people things: in-app, e-mail and SMS notifications (issue #2, point 13).
 
 `notify` writes one `Notification` row per channel in the caller's transaction (the rows are the
-outbox) and, once that transaction commits, enqueues `core.tasks.deliver_notification` for each
-e-mail and SMS row. The task reloads the row, skips it unless it is still queued, sends it under
-a row lock (so two workers never send the same row), and records the attempt. Failures are
+outbox) and queues `core.tasks.deliver_notification` for each e-mail and SMS row, to run only
+if that transaction commits (`core.tasks.enqueue_with_commit`). The task reloads the row,
+skips it unless it is still queued, sends it under a row lock (so two workers never send the
+same row), and records the attempt. Failures are
 retried with backoff by `core.tasks.retrying`; a permanent failure (bad phone number or address)
 or the last failed attempt ends the row in state "failed" with `last_error` saying why.
 
@@ -17,7 +18,6 @@ written to the hash-chained audit trail, except giving up ("notification.failed"
 
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import timedelta
 
@@ -101,17 +101,20 @@ def notify(
             object_id=object_id,
         )
         if not in_app:
-            # robust: a lost enqueue must not break the caller's request after its commit;
-            # the row stays "queued" with no attempt and `requeue_unsent` picks it up.
-            transaction.on_commit(functools.partial(_enqueue, notification.pk), robust=True)
+            # Sent only if the caller commits (core.tasks.enqueue_with_commit); a lost enqueue
+            # leaves the row "queued" with no attempt, and `requeue_unsent` picks it up.
+            _enqueue(notification.pk, with_commit=True)
         created.append(notification)
     return created
 
 
-def _enqueue(notification_id: int) -> None:
-    from chinhquyenso.core.tasks import deliver_notification
+def _enqueue(notification_id: int, *, with_commit: bool = False) -> None:
+    from chinhquyenso.core.tasks import deliver_notification, enqueue_with_commit
 
-    deliver_notification.enqueue(notification_id)
+    if with_commit:
+        enqueue_with_commit(deliver_notification, notification_id)
+    else:
+        deliver_notification.enqueue(notification_id)
 
 
 def requeue_unsent(*, older_than: timedelta = timedelta(minutes=10)) -> int:

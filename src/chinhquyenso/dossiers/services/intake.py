@@ -279,10 +279,11 @@ def receive_dossier(
     run.dossier = dossier
     run.save(force_insert=True)
     c.known_related(dossier, documents=docs, step_runs=[run], pauses=[], children=[])
-    # The applicant's SMS and e-mail (sent after commit) before the history and the audit
-    # entry: the audit chain's head row stays locked from its entry until the commit, and
-    # every intake of every desk queues on it.
+    # The applicant's SMS and e-mail and the receipt (Form 01), all queued to run after the
+    # commit, before the history and the audit entry: the audit chain's head row stays locked
+    # from its entry until the commit, and every intake of every desk queues on it.
     applicant_notify.tell(dossier, applicant_notify.RECEIVED)
+    dossier_tasks.schedule_receipt(dossier)
     c.save(
         dossier,
         actor=actor,
@@ -300,7 +301,6 @@ def receive_dossier(
             "documents": len(docs),
         },
     )
-    transaction.on_commit(lambda pk=dossier.pk: dossier_tasks.enqueue_receipt(pk), robust=True)
     return dossier
 
 
@@ -433,7 +433,7 @@ def accept_online_submission(
         data={"online": True, "due_at": d.due_at.isoformat() if d.due_at else None},
     )
     applicant_notify.tell(d, applicant_notify.RECEIVED)
-    transaction.on_commit(lambda pk=d.pk: dossier_tasks.enqueue_receipt(pk), robust=True)
+    dossier_tasks.schedule_receipt(d)
     return d
 
 
