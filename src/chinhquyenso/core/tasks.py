@@ -167,7 +167,7 @@ def enqueue_with_commit(task_obj: Task, *args) -> None:
     commit and the enqueue cannot lose it, and it costs no commit of its own (three per desk
     intake before: the receipt and the two notices). Any other backend could start the task
     before the commit, so there it is queued after the commit (`robust`: a lost enqueue does
-    not fail a change already committed; `notifications.requeue_unsent` covers the notices).
+    not fail a change already committed; `cqs notifications_requeue` covers the notices).
     """
     from django_tasks_db.backend import DatabaseBackend
 

@@ -102,7 +102,7 @@ def notify(
         )
         if not in_app:
             # Sent only if the caller commits (core.tasks.enqueue_with_commit); a lost enqueue
-            # leaves the row "queued" with no attempt, and `requeue_unsent` picks it up.
+            # leaves the row "queued" with no attempt: `cqs notifications_requeue` sends it.
             _enqueue(notification.pk, with_commit=True)
         created.append(notification)
     return created
