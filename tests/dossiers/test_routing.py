@@ -3,7 +3,10 @@ and the bad inputs of issue #3 (disallowed transition, wrong role, stale revisio
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from chinhquyenso.core.errors import Conflict, PermissionDenied, ValidationFailed
 from chinhquyenso.core.models import AuditEntry, Notification
@@ -473,3 +476,35 @@ def test_withdrawal_ends_the_transferred_part(
     services.withdraw(actor=citizen, dossier=d, reason="Không còn nhu cầu")
     child.refresh_from_db()
     assert child.status == Status.WITHDRAWN
+
+
+def test_a_late_department_apologises_to_the_applicant_under_the_receipt_code(
+    clock,
+    transfer_world,
+    desk_officer,
+    desk_unit_a,
+    responsible,
+    department_desk,
+    department_specialist,
+):
+    d, child = _at_the_department(
+        transfer_world,
+        desk_officer,
+        desk_unit_a,
+        responsible,
+        department_desk,
+        department_specialist,
+    )
+    clock.set(child.due_at + timedelta(hours=1))
+    new_due = child.due_at + timedelta(days=3)
+    services.issue_apology(
+        actor=department_specialist,
+        dossier=child,
+        reason="Chờ ý kiến Sở Tư pháp",
+        new_due_at=new_due,
+    )
+    last = Notification.objects.filter(object_id=str(d.pk), channel="sms").order_by("pk").last()
+    assert last.subject == f"Hồ sơ {d.code}: xin lỗi và hẹn lại ngày trả kết quả"
+    assert "Chờ ý kiến Sở Tư pháp" in last.body
+    assert timezone.localtime(new_due).strftime("%d/%m/%Y %H:%M") in last.body
+    assert not Notification.objects.filter(object_id=str(child.pk)).exists()

@@ -71,10 +71,12 @@ def message(
     missing_documents=(),
     amount_vnd: int = 0,
     previous_due_at: datetime | None = None,
+    new_due_at: datetime | None = None,
 ) -> tuple[str, str]:
     """(subject, body) for `event` about `dossier`, in Vietnamese. The details are the ones the
     service has at hand: the reason of a supplement request, refusal, stop or apology, the
-    documents to supplement, the amount to pay, the due date before an apology."""
+    documents to supplement, the amount to pay, the due dates before and after an apology
+    (after: the dossier's own by default)."""
     code = dossier.code
     name = dossier.procedure_version.name
     tail = f" Tra cứu: {lookup_link(code)}"
@@ -116,7 +118,7 @@ def message(
         return (
             f"Hồ sơ {code}: xin lỗi và hẹn lại ngày trả kết quả",
             f"Cơ quan giải quyết xin lỗi vì hồ sơ {code} chậm trả kết quả{late}. Lý do: "
-            f"{reason}. Ngày hẹn trả mới: {vn_time(dossier.due_at)}.{tail}",
+            f"{reason}. Ngày hẹn trả mới: {vn_time(new_due_at or dossier.due_at)}.{tail}",
         )
     if event == REFUSED:
         return (

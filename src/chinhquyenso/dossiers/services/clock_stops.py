@@ -425,7 +425,15 @@ def issue_apology(
             "new_due_at": new_due_at.isoformat(),
         },
     )
-    applicant_notify.tell(d, applicant_notify.APOLOGY, reason=reason, previous_due_at=previous)
+    # An inter-agency part that runs late apologises too (Decree 61/2018 Art. 19: the agency
+    # that causes the delay): the applicant hears it under the code on their receipt.
+    applicant_notify.tell(
+        d.parent if d.parent_id is not None else d,
+        applicant_notify.APOLOGY,
+        reason=reason,
+        previous_due_at=previous,
+        new_due_at=new_due_at,
+    )
     return d
 
 
