@@ -367,19 +367,8 @@ def test_transfer_to_a_provincial_department_and_back(
     assert d.status == Status.RETURNED
 
 
-def _at_the_department(world, desk_officer, desk_unit, responsible, department_desk, specialist):
-    """A dossier transferred to the department, its part claimed by the department's
-    specialist: (parent, child)."""
-    d = receive(desk_officer, desk_unit, world.procedure)
-    d = services.forward(actor=desk_officer, dossier=d)
-    d = services.claim(actor=responsible, dossier=d)
-    d = services.forward(actor=responsible, dossier=d)
-    child = Dossier.objects.get(parent=d)
-    child = services.forward(actor=department_desk, dossier=child)
-    return d, services.claim(actor=specialist, dossier=child)
-
-
-def test_supplement_asked_by_the_department_stops_both_clocks(
+@pytest.fixture
+def at_the_department(
     clock,
     transfer_world,
     desk_officer,
@@ -388,14 +377,24 @@ def test_supplement_asked_by_the_department_stops_both_clocks(
     department_desk,
     department_specialist,
 ):
-    d, child = _at_the_department(
-        transfer_world,
-        desk_officer,
-        desk_unit_a,
-        responsible,
-        department_desk,
-        department_specialist,
-    )
+    """A dossier transferred to the department, its part claimed by the department's
+    specialist: (parent, child)."""
+    d = receive(desk_officer, desk_unit_a, transfer_world.procedure)
+    d = services.forward(actor=desk_officer, dossier=d)
+    d = services.claim(actor=responsible, dossier=d)
+    d = services.forward(actor=responsible, dossier=d)
+    child = Dossier.objects.get(parent=d)
+    child = services.forward(actor=department_desk, dossier=child)
+    return d, services.claim(actor=department_specialist, dossier=child)
+
+
+def test_supplement_asked_by_the_department_stops_both_clocks(
+    at_the_department,
+    clock,
+    desk_officer,
+    department_specialist,
+):
+    d, child = at_the_department
     clock.set(local(2026, 3, 9, 10, 0))
     child = services.request_supplement(
         actor=department_specialist,
@@ -417,23 +416,13 @@ def test_supplement_asked_by_the_department_stops_both_clocks(
 @pytest.mark.parametrize("paid_at", ["department", "commune desk"])
 def test_a_fee_asked_by_the_department_shows_on_the_parent_until_paid(
     paid_at,
+    at_the_department,
     clock,
-    transfer_world,
     desk_officer,
-    desk_unit_a,
-    responsible,
-    department_desk,
     department_specialist,
     other_commune_official,
 ):
-    d, child = _at_the_department(
-        transfer_world,
-        desk_officer,
-        desk_unit_a,
-        responsible,
-        department_desk,
-        department_specialist,
-    )
+    d, child = at_the_department
     parent_fees_paid = d.fees_paid
     clock.set(local(2026, 3, 9, 10, 0))
     child = services.request_payment(
@@ -479,22 +468,11 @@ def test_withdrawal_ends_the_transferred_part(
 
 
 def test_a_late_department_apologises_to_the_applicant_under_the_receipt_code(
+    at_the_department,
     clock,
-    transfer_world,
-    desk_officer,
-    desk_unit_a,
-    responsible,
-    department_desk,
     department_specialist,
 ):
-    d, child = _at_the_department(
-        transfer_world,
-        desk_officer,
-        desk_unit_a,
-        responsible,
-        department_desk,
-        department_specialist,
-    )
+    d, child = at_the_department
     clock.set(child.due_at + timedelta(hours=1))
     new_due = child.due_at + timedelta(days=3)
     services.issue_apology(

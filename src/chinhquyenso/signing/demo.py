@@ -25,9 +25,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,17 +44,14 @@ from chinhquyenso.signing.demo_documents import (
     seal_png,
     signature_png,
 )
-from chinhquyenso.signing.keys import Pkcs11Key, Pkcs12Key
+from chinhquyenso.signing.demo_softhsm import SOFTHSM_TOKEN, SofthsmKey, ensure_softhsm_token
+from chinhquyenso.signing.keys import Pkcs12Key
 from chinhquyenso.signing.models import TrustedCertificate, TrustKind
 
 log = logging.getLogger(__name__)
 
 # The published demo credential (the same as the demo users' password, demo/generator.py).
 DEMO_PASSWORD = "ChinhQuyenSo@2026"  # noqa: S105 - published demo credential
-SOFTHSM_LIB = "/usr/lib/softhsm/libsofthsm2.so"
-SOFTHSM_TOKEN = "cqs-demo"  # noqa: S105 - a token label
-SOFTHSM_PIN = "246810"  # noqa: S105 - published demo PIN
-SOFTHSM_SO_PIN = "1357911"  # noqa: S105 - published demo PIN
 DEMO_MARK = "DEMO — không có giá trị pháp lý"
 # Where `cqs demo` runs `cqs pki_services` (cli.PKI_BIND): baked into the demo certificates.
 DEMO_PKI_URL = "http://127.0.0.1:8001"
@@ -481,109 +476,6 @@ def register_demo_certificates(pki: DemoPki) -> int:
     return created
 
 
-# --- SoftHSM2 -----------------------------------------------------------------------------
-
-
-def _softhsm_env(var_dir: Path) -> Path:
-    base = Path(var_dir) / "softhsm"
-    (base / "tokens").mkdir(parents=True, exist_ok=True)
-    conf = base / "softhsm2.conf"
-    conf.write_text(
-        f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n"
-    )
-    return conf
-
-
-def _reset_pkcs11() -> None:
-    """Forget an initialised SoftHSM2 library so the next session reads SOFTHSM2_CONF again
-    (it is read once, at C_Initialize)."""
-    import pkcs11
-
-    lib = pkcs11._loaded.get(SOFTHSM_LIB)  # noqa: SLF001 (python-pkcs11 keeps no other handle)
-    if lib is not None and lib.initialized:
-        lib.finalize()
-
-
-def ensure_softhsm_token(var_dir: Path, pki: DemoPki) -> Path | None:
-    """A SoftHSM2 token `cqs-demo` holding the chairman's key and certificate. Returns the
-    softhsm2.conf path, or None when SoftHSM2 (and pkcs11-tool) are not installed."""
-    if not (
-        shutil.which("softhsm2-util") and shutil.which("pkcs11-tool") and Path(SOFTHSM_LIB).exists()
-    ):
-        return None
-    conf = _softhsm_env(var_dir)
-    env = {**os.environ, "SOFTHSM2_CONF": str(conf)}
-
-    def run(*args):
-        return subprocess.run(  # noqa: S603 (fixed SoftHSM2/OpenSC commands)
-            args, check=True, capture_output=True, timeout=60, env=env, text=True
-        )
-
-    if SOFTHSM_TOKEN in run("softhsm2-util", "--show-slots").stdout:
-        return conf
-    run(
-        "softhsm2-util", "--init-token", "--free", "--label", SOFTHSM_TOKEN,
-        "--pin", SOFTHSM_PIN, "--so-pin", SOFTHSM_SO_PIN,
-    )  # fmt: skip
-    base = conf.parent
-    key = serialization.load_pem_private_key(
-        pki.key_pem("chutich.tinh"), password=DEMO_PASSWORD.encode()
-    )
-    plain = base / "import.key.pem"
-    _write_private(
-        plain,
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-    )
-    der = base / "chutich.tinh.der"
-    der.write_bytes(pki.der("chutich.tinh"))
-    try:
-        run(
-            "softhsm2-util", "--import", str(plain), "--token", SOFTHSM_TOKEN,
-            "--label", "chutich.tinh", "--id", "01", "--pin", SOFTHSM_PIN,
-        )  # fmt: skip
-        run(
-            "pkcs11-tool", "--module", SOFTHSM_LIB, "--token-label", SOFTHSM_TOKEN,
-            "--login", "--pin", SOFTHSM_PIN, "--write-object", str(der), "--type", "cert",
-            "--label", "chutich.tinh", "--id", "01",
-        )  # fmt: skip
-    finally:
-        plain.unlink(missing_ok=True)  # the key lives on the token now, not on disk in clear
-    log.info("demo SoftHSM2 token %s initialised under %s", SOFTHSM_TOKEN, base)
-    return conf
-
-
-class _SofthsmKey:
-    """Open the demo token with its own SOFTHSM2_CONF, and put everything back afterwards."""
-
-    def __init__(self, conf: Path, pki: DemoPki):
-        self.conf, self.pki = conf, pki
-
-    def __enter__(self) -> Pkcs11Key:
-        self.previous = os.environ.get("SOFTHSM2_CONF")
-        os.environ["SOFTHSM2_CONF"] = str(self.conf)
-        _reset_pkcs11()
-        self.key = Pkcs11Key(
-            lib=SOFTHSM_LIB,
-            token_label=SOFTHSM_TOKEN,
-            pin=SOFTHSM_PIN,
-            key_label="chutich.tinh",
-            chain=(self.pki.der("issuing"),),
-        )
-        return self.key
-
-    def __exit__(self, *exc):
-        self.key.close()
-        _reset_pkcs11()
-        if self.previous is None:
-            os.environ.pop("SOFTHSM2_CONF", None)
-        else:
-            os.environ["SOFTHSM2_CONF"] = self.previous
-
-
 def _user(username: str):
     from django.contrib.auth import get_user_model
 
@@ -638,7 +530,7 @@ def sign_demo_decision(
         )
 
     if softhsm_conf is not None:
-        with _SofthsmKey(softhsm_conf, pki) as key:
+        with SofthsmKey(softhsm_conf, pki) as key:
             pdf = sign(key, chairman_spec, "ChuTich", chairman)
         kind = "pkcs11"
     else:
@@ -663,7 +555,7 @@ def load_demo_signatures(*, var_dir, use_softhsm: bool = True) -> DemoSignatures
     with transaction.atomic():
         ensure_trusted(pki)
         register_demo_certificates(pki)
-    conf = ensure_softhsm_token(var_dir, pki) if use_softhsm else None
+    conf = ensure_softhsm_token(var_dir, pki, DEMO_PASSWORD) if use_softhsm else None
 
     docs = var_dir / "signed"
     docs.mkdir(parents=True, exist_ok=True)

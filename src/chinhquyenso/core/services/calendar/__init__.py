@@ -1,5 +1,5 @@
 """The working-day calendar (issue #2, point 8): `engine` computes, `admin` changes the data,
-`statutory` holds the statutory holidays and their Vietnamese names.
+`statutory` holds the statutory holidays and their Vietnamese names, `year` shows a year.
 
 Import from here: `from chinhquyenso.core.services import calendar; calendar.due(...)`.
 """
@@ -16,16 +16,14 @@ from chinhquyenso.core.services.calendar.engine import (
     MIN_YEAR,
     REVISION_KEY,
     TZ,
-    CalendarDay,
-    YearCalendar,
     due,
-    holidays_of_year,
     invalidate_cache,
     is_working_day,
     next_working_moment,
     working_minutes_between,
 )
 from chinhquyenso.core.services.calendar.statutory import vietnamese_name
+from chinhquyenso.core.services.calendar.year import CalendarDay, YearCalendar, holidays_of_year
 
 __all__ = [
     "MAX_WORKING_DAYS",

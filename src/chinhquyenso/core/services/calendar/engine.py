@@ -66,7 +66,6 @@ import time as _time
 import uuid
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -85,9 +84,6 @@ from chinhquyenso.core.models import CalendarOverride, OfficeSession, Organisati
 from chinhquyenso.core.models.calendar import OverrideKind
 from chinhquyenso.core.services.calendar.statutory import (
     statutory_days,
-    statutory_holidays,
-    swapped_days,
-    vietnamese_name,
 )
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -103,7 +99,6 @@ _LAST_ORDINAL = date(MAX_YEAR, 12, 31).toordinal()
 
 __all__ = [
     "due",
-    "holidays_of_year",
     "invalidate_cache",
     "is_working_day",
     "next_working_moment",
@@ -621,63 +616,6 @@ def next_working_moment(t: datetime, *, organisation=None) -> datetime:
         return cal.instant(cal.cum[idx] + r, earliest=False)
 
     return _run(organisation, o, o + 60, compute)
-
-
-@dataclass(frozen=True)
-class CalendarDay:
-    date: date
-    name: str
-    # holiday | observed | substituted | override
-    kind: str
-
-
-@dataclass(frozen=True)
-class YearCalendar:
-    year: int
-    # Holidays, nghỉ bù, swapped days off and administrator days off (not ordinary weekends).
-    days_off: list[CalendarDay]
-    # Saturdays, Sundays or holidays that are worked (hoán đổi, làm bù, administrator).
-    extra_working_days: list[CalendarDay]
-
-
-def holidays_of_year(year: int, *, organisation=None) -> YearCalendar:
-    """The holidays, nghỉ bù and administrator days off of `year` for `organisation`, with
-    Vietnamese names, and the weekend days that are worked instead."""
-    if isinstance(year, bool) or not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValidationFailed(f"Năm phải trong khoảng {MIN_YEAR}–{MAX_YEAR}.", code="invalid_year")
-    first, last = date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal()
-    cal = _calendar(organisation, first, last)
-    vn = statutory_holidays(year, year)
-    days_off: dict[date, CalendarDay] = {}
-    working: dict[date, CalendarDay] = {}
-    for day, english in vn.items():
-        if day.year != year:
-            continue
-        name, kind = vietnamese_name(english)
-        if cal.is_working(day.toordinal()):
-            continue  # an administrator made it a working day; listed below
-        days_off[day] = CalendarDay(day, name, kind)
-    swaps = swapped_days(vn)
-    for day in sorted(vn.weekend_workdays):
-        if day.year == year and cal.is_working(day.toordinal()) and day not in cal.overrides:
-            off = swaps.get(day)
-            name = f"Làm bù (hoán đổi với ngày {off:%d/%m/%Y})" if off else "Làm bù"
-            working[day] = CalendarDay(day, name, "substituted")
-    for day, is_work in cal.overrides.items():
-        if day.year != year:
-            continue
-        reason = cal.reasons.get(day, "")
-        if is_work:
-            if day.weekday() >= 5 or day in vn:
-                days_off.pop(day, None)
-                working[day] = CalendarDay(day, reason or "Làm bù", "override")
-        elif day not in days_off:
-            days_off[day] = CalendarDay(day, reason or "Ngày nghỉ", "override")
-    return YearCalendar(
-        year=year,
-        days_off=[days_off[d] for d in sorted(days_off)],
-        extra_working_days=[working[d] for d in sorted(working)],
-    )
 
 
 def _invalidate_after_commit() -> None:
