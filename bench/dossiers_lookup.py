@@ -3,6 +3,7 @@
 Run: .venv/bin/python bench/dossiers_generate.py            # once: creates cqs_bench
      .venv/bin/python bench/dossiers_lookup.py [--db cqs_bench] [--duration 40] [--rounds 10]
                        [--concurrency 16] [--workers 2..4] [--worker-class gthread|sync]
+                       [--threads N]
                        [--loadgen auto|wrk|python] [--codes 20000]
 
 In one run, on loopback only:
@@ -274,6 +275,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=min(4, max(2, os.cpu_count() or 2)))
     parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="gthread threads per worker (default: enough for every connection; cqs serve: 4)",
+    )
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--codes", type=int, default=20000, help="distinct codes looked up")
     parser.add_argument(
@@ -320,7 +327,7 @@ def main() -> int:
 
         port = http_api.free_port()
         server = http_api.start_gunicorn(
-            env, port, args.workers, args.worker_class, args.concurrency
+            env, port, args.workers, args.worker_class, args.concurrency, args.threads or None
         )
         http_api.wait_until_ready(port, server)
         status, body = http_api.request(port, LOOKUP + codes[0])
@@ -381,7 +388,7 @@ def main() -> int:
         shutil.rmtree(var_dir, ignore_errors=True)
 
     threads = (
-        f", {-(-args.concurrency // args.workers)} threads each"
+        f", {args.threads or -(-args.concurrency // args.workers)} threads each"
         if args.worker_class == "gthread"
         else ""
     )

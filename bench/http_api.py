@@ -121,7 +121,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(env, port: int, workers: int, worker_class: str, concurrency: int):
+def start_gunicorn(
+    env, port: int, workers: int, worker_class: str, concurrency: int, threads: int | None = None
+):
     command = [
         sys.executable,
         "-m",
@@ -138,9 +140,11 @@ def start_gunicorn(env, port: int, workers: int, worker_class: str, concurrency:
         "--keep-alive",
         "30",
     ]
+    if os.path.isdir("/dev/shm"):  # as `cqs serve` does (chinhquyenso.cli._gunicorn_cmd)
+        command += ["--worker-tmp-dir", "/dev/shm"]
     if worker_class == "gthread":
-        # Enough threads that every connection of the load generator is served at once.
-        command += ["--threads", str(max(1, -(-concurrency // workers)))]
+        # By default enough threads that every connection of the load generator is served at once.
+        command += ["--threads", str(threads or max(1, -(-concurrency // workers)))]
     # The server's own log (e.g. the 401s of the check) goes to a file, shown if something fails.
     with open(Path(env["CQS_VAR_DIR"]) / "gunicorn.log", "wb") as log:
         return subprocess.Popen(

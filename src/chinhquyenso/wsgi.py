@@ -17,5 +17,5 @@ from django.urls import get_resolver
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chinhquyenso.settings")
 application = get_wsgi_application()
 # Django imports the URL configuration on the first request; load it now so it is frozen too.
-get_resolver().url_patterns
+get_resolver().url_patterns  # noqa: B018 (reading it imports the URL configuration)
 gc.freeze()
