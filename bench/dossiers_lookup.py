@@ -11,7 +11,8 @@ In one run, on loopback only:
 1. checks that `--db` holds dossiers (made by `dossiers_generate.py`), draws `--codes` random
    existing codes, counts the SQL queries of one lookup (Django test client in this process)
    and prints EXPLAIN ANALYZE of the lookup's query;
-2. gunicorn serving `chinhquyenso.wsgi` on that database (DEBUG=false,
+2. gunicorn serving `chinhquyenso.wsgi` on that database as `cqs serve` runs it (gthread workers
+   with `--threads` 4, heartbeat in /dev/shm; DEBUG=false,
    CQS_PUBLIC_LOOKUP_PER_MINUTE=0 so the rate limit never answers 429, per-process cache);
 3. checks that a code answers 200 with its own code and an unknown one 404;
 4. the same load generator, same time and concurrency, after a 2 s warm-up of each, against
@@ -44,9 +45,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import dossiers_generate as gen  # noqa: E402
 import http_api  # noqa: E402
+
+from chinhquyenso.cli import SERVE_THREADS  # noqa: E402
 
 HOST = http_api.HOST
 PING = http_api.PING
@@ -278,8 +282,8 @@ def main() -> int:
     parser.add_argument(
         "--threads",
         type=int,
-        default=0,
-        help="gthread threads per worker (default: enough for every connection; cqs serve: 4)",
+        default=SERVE_THREADS,
+        help=f"gthread threads per worker (default {SERVE_THREADS}, as `cqs serve` runs)",
     )
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--codes", type=int, default=20000, help="distinct codes looked up")
@@ -327,7 +331,7 @@ def main() -> int:
 
         port = http_api.free_port()
         server = http_api.start_gunicorn(
-            env, port, args.workers, args.worker_class, args.concurrency, args.threads or None
+            env, port, args.workers, args.worker_class, args.concurrency, args.threads
         )
         http_api.wait_until_ready(port, server)
         status, body = http_api.request(port, LOOKUP + codes[0])
@@ -387,11 +391,7 @@ def main() -> int:
             http_api.stop(server)
         shutil.rmtree(var_dir, ignore_errors=True)
 
-    threads = (
-        f", {args.threads or -(-args.concurrency // args.workers)} threads each"
-        if args.worker_class == "gthread"
-        else ""
-    )
+    threads = f", {args.threads} threads each" if args.worker_class == "gthread" else ""
     print()
     print(
         f"database {args.db}: {total:,} dossiers; {len(codes):,} distinct codes looked up at random"

@@ -19,6 +19,7 @@ import time
 
 DEFAULT_BIND = "127.0.0.1:8000"
 PKI_BIND = "127.0.0.1:8001"  # the URLs in the demo certificates (signing.demo.DEMO_PKI_URL)
+SERVE_THREADS = 4  # gthread threads per gunicorn worker (bench/dossiers_lookup.py runs the same)
 
 
 def _django_setup() -> None:
@@ -47,7 +48,7 @@ def _gunicorn_cmd(bind: str, workers: int) -> list[str]:
         "--worker-class",
         "gthread",
         "--threads",
-        "4",
+        str(SERVE_THREADS),
         "--access-logfile",
         "-",
         "--graceful-timeout",
