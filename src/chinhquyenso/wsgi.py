@@ -2,10 +2,11 @@
 
 Once Django and the URL configuration are loaded, everything made so far (modules, models, URL
 patterns, the API's schemas: ~180,000 objects) lives as long as the process. `gc.freeze()` moves
-them out of the garbage collector's reach, so its full collections scan only what requests leave
-behind. Without it, a full collection walked all of them every ~20 s per busy worker and stopped
-the worker, with all its threads, for ~100 ms (measured with `gc.callbacks`, issue #3: the p99 of
-the public lookup). Python's documentation of `gc.freeze` gives this use.
+them to the permanent generation, which the garbage collector's collections ignore, so a full
+collection scans only what requests leave behind. Without it, a full collection walked all of them
+every ~20 s per busy worker and stopped the worker, with all its threads, for ~100 ms (measured
+with `gc.callbacks`, issue #3: the p99 of the public lookup). The price: a reference cycle among
+those start-up objects is never collected, where reference counting alone cannot free it.
 """
 
 import gc
