@@ -34,6 +34,9 @@ def test_demo_signatures_are_created_once_and_validate(demo_users, tmp_path):
     assert result.created_pki and result.pki_dir == pki
     for name in ("root", "issuing", "tsa", "chutich.tinh", "chutich.donduong", "vanthu.tinh"):
         assert (pki / f"{name}.crt").exists()
+    # Private keys and PKCS#12 files are readable by their owner only.
+    private = list(pki.glob("*.key.pem")) + list(pki.glob("*.p12"))
+    assert private and {p.stat().st_mode & 0o777 for p in private} == {0o600}
     root_pem = (pki / "root.crt").read_text()
     assert "BEGIN CERTIFICATE" in root_pem
     # The PKCS#12 files open with the published demo password, and only with it.

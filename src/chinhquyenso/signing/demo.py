@@ -44,7 +44,12 @@ from chinhquyenso.signing.demo_documents import (
     seal_png,
     signature_png,
 )
-from chinhquyenso.signing.demo_softhsm import SOFTHSM_TOKEN, SofthsmKey, ensure_softhsm_token
+from chinhquyenso.signing.demo_softhsm import (
+    SOFTHSM_TOKEN,
+    SofthsmKey,
+    ensure_softhsm_token,
+    write_private,
+)
 from chinhquyenso.signing.keys import Pkcs12Key
 from chinhquyenso.signing.models import TrustedCertificate, TrustKind
 
@@ -271,20 +276,15 @@ def _crl(cert, key) -> bytes:
     )
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    path.write_bytes(data)
-    path.chmod(0o600)
-
-
 def _save(directory: Path, key_name: str, cert, key, chain=()) -> None:
     enc = serialization.BestAvailableEncryption(DEMO_PASSWORD.encode())
     (directory / f"{key_name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    _write_private(
+    write_private(
         directory / f"{key_name}.key.pem",
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc),
     )
     if chain:
-        _write_private(
+        write_private(
             directory / f"{key_name}.p12",
             pkcs12.serialize_key_and_certificates(key_name.encode(), key, cert, list(chain), enc),
         )

@@ -29,8 +29,11 @@ SOFTHSM_PIN = "246810"  # noqa: S105 - published demo PIN
 SOFTHSM_SO_PIN = "1357911"  # noqa: S105 - published demo PIN
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
+    """Write a private key file readable by its owner only, from its creation on (no moment
+    when it is world-readable, as with write-then-chmod). The demo's key files use it too."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file that already existed keeps its mode through O_TRUNC
     with os.fdopen(fd, "wb") as f:
         f.write(data)
 
@@ -81,7 +84,7 @@ def ensure_softhsm_token(var_dir: Path, pki: DemoPki, password: str) -> Path | N
         pki.key_pem("chutich.tinh"), password=password.encode()
     )
     plain = base / "import.key.pem"
-    _write_private(
+    write_private(
         plain,
         key.private_bytes(
             serialization.Encoding.PEM,
