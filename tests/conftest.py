@@ -25,8 +25,9 @@ PASSWORD = "Mat-khau-thu-nghiem-2026"
 
 @pytest.fixture(autouse=True)
 def _fast_and_simple_settings(settings):
-    """Tests hash persona passwords with a fast hasher (Argon2 is tested where it matters) and
-    serve static files without the collectstatic manifest."""
+    """Tests hash persona passwords with a fast hasher (Argon2 is tested where it matters),
+    serve static files without the collectstatic manifest and look at the calendar's shared
+    revision once per test."""
     settings.PASSWORD_HASHERS = [
         "django.contrib.auth.hashers.MD5PasswordHasher",
         "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -35,6 +36,12 @@ def _fast_and_simple_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # The calendar cache looks at the shared revision (set by other nodes) every 60 s of real
+    # time; when it has changed (here: a test cleared the cache), the next working-time
+    # computation reloads the calendar (2 queries). Left at 60 s, that reload fell at random
+    # into the query-count assertions of slow tests. With an hour, each test looks once, at its
+    # first calendar use (this override resets the timer); a test of the revision sets 0.
+    settings.CQS_CALENDAR_CACHE_SECONDS = 3600
 
 
 def make_org(name, kind, parent=None, org_code=None, admin_unit=None) -> Organisation:
