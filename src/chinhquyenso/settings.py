@@ -11,6 +11,7 @@ from pathlib import Path
 from django.utils.translation import gettext_lazy as _
 
 from chinhquyenso import envparse as env
+from chinhquyenso.core.private_files import create_private
 
 SRC_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = SRC_DIR.parents[1]
@@ -30,8 +31,8 @@ def _secret_key() -> str:
     path = VAR_DIR / "secret_key"
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(64), encoding="utf-8")
-        path.chmod(0o600)
+        # Owner-only from creation; of processes starting together, all read the one key.
+        create_private(path, secrets.token_urlsafe(64).encode())
     return path.read_text(encoding="utf-8").strip()
 
 

@@ -119,6 +119,14 @@ def test_signed_results_and_sealed_receipts_for_the_validation_page(loaded):
     assert report["signatures"][0]["signer"]["name"] == "UBND xã Đơn Dương"
 
 
+def test_the_seals_keys_and_passwords_are_readable_by_their_owner_only(loaded):
+    from chinhquyenso.signing import seal
+
+    private = [p for p in seal.seal_dir().rglob("*") if p.suffix in (".p12", ".password")]
+    assert {p.name for p in private} >= {"tsa.p12", "tsa.password"}
+    assert {p.stat().st_mode & 0o777 for p in private} == {0o600}
+
+
 def test_the_demo_certificates_are_registered_to_their_holders(loaded):
     """Issue #4: a person signs only with a certificate registered to them; the demo registers
     the chairmen's and the clerk's to their accounts and the seals to their organisations."""

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chinhquyenso.core.models import Organisation, User
+from chinhquyenso.core.private_files import write_private
 from chinhquyenso.dossiers.models import Dossier
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -127,9 +128,10 @@ def prepare_signing(var_dir) -> tuple:
         }
     for name, data in files.items():
         path = directory / name
-        path.write_bytes(data)
         if name.endswith((".p12", ".password")):
-            path.chmod(0o600)
+            write_private(path, data)
+        else:
+            path.write_bytes(data)
     return pki, code
 
 

@@ -37,6 +37,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 from django.db import transaction
 
+from chinhquyenso.core.private_files import write_private
 from chinhquyenso.signing import pki_services, services, stamps
 from chinhquyenso.signing.demo_documents import (
     ORG_TINH,
@@ -48,7 +49,6 @@ from chinhquyenso.signing.demo_softhsm import (
     SOFTHSM_TOKEN,
     SofthsmKey,
     ensure_softhsm_token,
-    write_private,
 )
 from chinhquyenso.signing.keys import Pkcs12Key
 from chinhquyenso.signing.models import TrustedCertificate, TrustKind

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 
+from chinhquyenso.core.private_files import write_private
 from chinhquyenso.signing.keys import Pkcs11Key
 
 if TYPE_CHECKING:
@@ -27,15 +28,6 @@ SOFTHSM_LIB = "/usr/lib/softhsm/libsofthsm2.so"
 SOFTHSM_TOKEN = "cqs-demo"  # noqa: S105 - a token label
 SOFTHSM_PIN = "246810"  # noqa: S105 - published demo PIN
 SOFTHSM_SO_PIN = "1357911"  # noqa: S105 - published demo PIN
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write a private key file readable by its owner only, from its creation on (no moment
-    when it is world-readable, as with write-then-chmod). The demo's key files use it too."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # a file that already existed keeps its mode through O_TRUNC
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
 
 
 def _softhsm_env(var_dir: Path) -> Path:
