@@ -66,6 +66,7 @@ import time as _time
 import uuid
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -603,6 +604,32 @@ def is_working_day(day: date, *, organisation=None) -> bool:
         day = day.date()
     o = day.toordinal()
     return _calendar(organisation, o, o).is_working(o)
+
+
+@dataclass(frozen=True)
+class DaysView:
+    """The engine's rules for a span of days, read-only (the year page lists them)."""
+
+    first: date
+    last: date
+    _cal: _Calendar
+
+    def is_working(self, day: date) -> bool:
+        return self._cal.is_working(day.toordinal())
+
+    def overrides(self) -> dict[date, tuple[bool, str]]:
+        """The administrators' overrides in the span: day -> (is a working day, reason)."""
+        cal = self._cal
+        return {
+            day: (is_work, cal.reasons.get(day, ""))
+            for day, is_work in cal.overrides.items()
+            if self.first <= day <= self.last
+        }
+
+
+def days_view(first: date, last: date, *, organisation=None) -> DaysView:
+    """The working-day rules of `organisation` from `first` to `last` (inclusive)."""
+    return DaysView(first, last, _calendar(organisation, first.toordinal(), last.toordinal()))
 
 
 def next_working_moment(t: datetime, *, organisation=None) -> datetime:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from chinhquyenso.core.errors import ValidationFailed
-from chinhquyenso.core.services.calendar.engine import MAX_YEAR, MIN_YEAR, _calendar
+from chinhquyenso.core.services.calendar.engine import MAX_YEAR, MIN_YEAR, days_view
 from chinhquyenso.core.services.calendar.statutory import (
     statutory_holidays,
     swapped_days,
@@ -38,8 +38,8 @@ def holidays_of_year(year: int, *, organisation=None) -> YearCalendar:
     Vietnamese names, and the weekend days that are worked instead."""
     if isinstance(year, bool) or not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
         raise ValidationFailed(f"Năm phải trong khoảng {MIN_YEAR}–{MAX_YEAR}.", code="invalid_year")
-    first, last = date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal()
-    cal = _calendar(organisation, first, last)
+    rules = days_view(date(year, 1, 1), date(year, 12, 31), organisation=organisation)
+    overrides = rules.overrides()
     vn = statutory_holidays(year, year)
     days_off: dict[date, CalendarDay] = {}
     working: dict[date, CalendarDay] = {}
@@ -47,19 +47,16 @@ def holidays_of_year(year: int, *, organisation=None) -> YearCalendar:
         if day.year != year:
             continue
         name, kind = vietnamese_name(english)
-        if cal.is_working(day.toordinal()):
+        if rules.is_working(day):
             continue  # an administrator made it a working day; listed below
         days_off[day] = CalendarDay(day, name, kind)
     swaps = swapped_days(vn)
     for day in sorted(vn.weekend_workdays):
-        if day.year == year and cal.is_working(day.toordinal()) and day not in cal.overrides:
+        if day.year == year and rules.is_working(day) and day not in overrides:
             off = swaps.get(day)
             name = f"Làm bù (hoán đổi với ngày {off:%d/%m/%Y})" if off else "Làm bù"
             working[day] = CalendarDay(day, name, "substituted")
-    for day, is_work in cal.overrides.items():
-        if day.year != year:
-            continue
-        reason = cal.reasons.get(day, "")
+    for day, (is_work, reason) in overrides.items():
         if is_work:
             if day.weekday() >= 5 or day in vn:
                 days_off.pop(day, None)
