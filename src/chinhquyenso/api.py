@@ -36,9 +36,42 @@ def _domain_error(request, exc: DomainError):
     return error(request, exc.status, exc.code, exc.message, exc.details)
 
 
+# Where a value came from, as pydantic / django-ninja name it: not part of the field's name.
+_SOURCES = {"body", "query", "path", "header", "cookie", "form", "file", "payload", "filters"}
+
+
+def _field(loc) -> str:
+    return ".".join(str(part) for part in loc if str(part) not in _SOURCES)
+
+
+def _problem(err: dict) -> str:
+    """One validation error in Vietnamese, naming the field: the API's users read `message`;
+    `details` keeps pydantic's own list for programs."""
+    field = _field(err.get("loc") or ())
+    kind = str(err.get("type", ""))
+    if not field:
+        return "nội dung yêu cầu không đúng định dạng JSON mong đợi"
+    if kind == "missing":
+        return f"thiếu trường “{field}”"
+    if kind.endswith(("_parsing", "_type")) or kind in ("model_attributes_type", "dict_type"):
+        return f"trường “{field}” sai kiểu dữ liệu"
+    if kind in ("string_too_long", "too_long"):
+        return f"trường “{field}” quá dài"
+    if kind in ("string_too_short", "too_short"):
+        return f"trường “{field}” quá ngắn"
+    if kind == "extra_forbidden":
+        return f"trường “{field}” không được phép"
+    return f"trường “{field}” không hợp lệ"
+
+
 @api.exception_handler(ValidationError)
 def _validation_error(request, exc: ValidationError):
-    return error(request, 422, "invalid_request", "Yêu cầu không hợp lệ.", exc.errors)
+    errors = list(exc.errors or [])
+    message = "Yêu cầu không hợp lệ."
+    if errors:
+        more = f" (và {len(errors) - 1} lỗi khác)" if len(errors) > 1 else ""
+        message = f"Yêu cầu không hợp lệ: {_problem(errors[0])}{more}."
+    return error(request, 422, "invalid_request", message, exc.errors)
 
 
 @api.exception_handler(AuthenticationError)

@@ -80,7 +80,11 @@ def test_other_commune_official_and_citizen_cannot_see_commune_a(
 def test_invalid_query_parameter_gets_the_error_shape(client, responsible):
     response = login(client, responsible).get("/api/v1/organisations?limit=abc")
     assert response.status_code == 422
-    assert response.json()["code"] == "invalid_request"
+    body = response.json()
+    assert body["code"] == "invalid_request"
+    # The message names the field in Vietnamese; details keep the list for programs.
+    assert body["message"] == "Yêu cầu không hợp lệ: trường “limit” sai kiểu dữ liệu."
+    assert [e["loc"][-1] for e in body["details"]] == ["limit"]
 
 
 def test_unknown_api_url_is_json_404(client, db):
