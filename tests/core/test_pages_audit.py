@@ -47,6 +47,15 @@ def test_newest_first_with_labels_and_pagination(
     assert "Hoàng Văn Em" in html
 
 
+def test_codes_of_the_notifications_and_the_form_sets_have_labels(client, province_admin, province):
+    add_entries(1, action="notification.failed", organisation=province)
+    add_entries(1, action="formset.activated", organisation=province, actor=province_admin)
+    sign_in(client, province_admin)
+    html = client.get(PAGE).content.decode().split('id="audit-entries"', 1)[1]
+    assert "Gửi thông báo không thành công" in html
+    assert "Đổi bộ biểu mẫu đang áp dụng" in html
+
+
 def test_scope_of_a_commune_admin(client, commune_admin, commune_a, commune_b):
     add_entries(2, organisation=commune_a)
     add_entries(3, organisation=commune_b)

@@ -107,6 +107,7 @@ def test_create_under_a_parent_with_admin_unit(client, commune_admin, commune_a)
     commune_unit = AdministrativeUnit.objects.get(level="commune", name="Xã Đơn Dương")
     page = client.get(f"{LIST}them/?parent={commune_a.pk}")
     assert page.status_code == 200
+    assert "UBND huyện (trước 01/07/2025)" in page.content.decode()  # dd/mm/yyyy
     response = client.post(
         f"{LIST}them/",
         {
@@ -163,6 +164,16 @@ def test_commune_options_for_a_province(client, province_admin, province):
         html.count("<option")
         == 1 + AdministrativeUnit.objects.filter(parent_id=province.admin_unit_id).count()
     )
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "²", "-1", "x"])
+def test_commune_options_for_a_province_that_is_not_an_id_are_empty(client, province_admin, value):
+    sign_in(client, province_admin)
+    response = client.get(
+        "/quan-tri/don-vi-hanh-chinh/xa/", {"province": value}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    assert response.content.decode().count("<option") == 1  # the placeholder only
 
 
 def test_edit(client, commune_admin, commune_a):

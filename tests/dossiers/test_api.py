@@ -200,6 +200,20 @@ def test_detail(client, received, desk_officer, other_commune_official, desk_off
     error(client.get(f"{BASE}/{received.code}"), 401, "not_authenticated")
 
 
+def test_history_labels_are_words(client, received, desk_officer):
+    """Every history code has its label: the API never answers a code as its own label."""
+    from chinhquyenso.dossiers.models import DossierEvent
+
+    DossierEvent.objects.create(
+        dossier=received, at=received.received_at, actor=None, action="result_signed"
+    )
+    services.withdraw(actor=desk_officer, dossier=received, reason="Đơn xin rút hồ sơ")
+    data = sign_in(client, desk_officer).get(f"{BASE}/{received.code}").json()
+    labels = {e["action"]: e["label"] for e in data["events"]}
+    assert labels["result_signed"] == "Ký số kết quả giải quyết"
+    assert labels["withdrawn"] == "Người nộp rút hồ sơ"
+
+
 def test_read_with_api_key_needs_the_read_scope(client, received, api_key):
     error(
         client.get(f"{BASE}/{received.code}", HTTP_X_API_KEY=api_key(["dossiers:write"])),
@@ -445,3 +459,135 @@ def test_list_query_count_does_not_grow(client, clock, birth, desk_officer, desk
     many = count_queries()
     assert (few[1], many[1]) == (1, 13)
     assert many[0] == few[0] <= 8
+
+
+# --- Reuse of earlier documents (digitisation) is held to the visibility rule (F5) -----------
+
+
+@pytest.fixture
+def scan_of_commune_a(clock, birth, birth_b, commune_b, desk_officer, desk_unit_a, scan):
+    """The applicant's birth registration at Xã A with a scanned Giấy chứng sinh; the same
+    procedure is received at Xã B too."""
+    birth.procedure.organisations.add(commune_b)
+    d = receive(
+        desk_officer,
+        desk_unit_a,
+        birth.procedure,
+        documents=[{"index": 0, "provided": True}, {"index": 1, "file_id": scan.pk}],
+    )
+    return d.documents.get(name="Giấy chứng sinh")
+
+
+def test_another_commune_cannot_reuse_a_document_it_cannot_see(
+    client, scan_of_commune_a, commune_b, desk_officer_b
+):
+    from django.urls import reverse
+
+    from chinhquyenso.dossiers.models import DossierDocument
+
+    sign_in(client, desk_officer_b)
+    answers = []
+    for document_id in (scan_of_commune_a.pk, 987654):  # out of sight, and no such document
+        body = intake_body(
+            commune_b,
+            documents=[
+                {"index": 0, "provided": True},
+                {"index": 1, "provided": False, "reused_from": document_id},
+            ],
+        )
+        answers.append(error(post(client, BASE, body), 400, "reuse_not_allowed"))
+    # The same answer either way: it does not tell whether the document exists.
+    assert answers[0] == answers[1]
+    assert "chính người nộp" in answers[0]["message"]
+    assert list(Dossier.objects.values_list("pk", flat=True)) == [scan_of_commune_a.dossier_id]
+    assert DossierDocument.objects.filter(file=scan_of_commune_a.file).count() == 1
+    download = reverse("core:file_download", args=[scan_of_commune_a.file_id])
+    assert client.get(download).status_code == 404
+    # Without the reuse, the same intake goes through.
+    assert post(client, BASE, intake_body(commune_b)).status_code == 201
+
+
+def test_another_commune_cannot_reuse_it_in_a_supplement_either(
+    client, clock, scan_of_commune_a, birth, commune_b, desk_officer_b, other_commune_official
+):
+    from django.urls import reverse
+
+    from chinhquyenso.dossiers.models import DossierDocument
+
+    d = receive(desk_officer_b, commune_b, birth.procedure)
+    d = services.forward(actor=desk_officer_b, dossier=d)
+    d = services.claim(actor=other_commune_official, dossier=d)
+    d = services.request_supplement(
+        actor=other_commune_official, dossier=d, reason="Thiếu", missing_documents=["Giấy"]
+    )
+    documents = DossierDocument.objects.count()
+    sign_in(client, desk_officer_b)
+    body = {
+        "expected_revision": d.revision,
+        "documents": [{"name": "Giấy chứng sinh", "reused_from": scan_of_commune_a.pk}],
+    }
+    error(
+        post(client, f"{BASE}/{d.code}/actions/receive_supplement", body), 400, "reuse_not_allowed"
+    )
+    after = Dossier.objects.get(pk=d.pk)
+    assert (after.status, after.revision) == (Status.AWAITING_SUPPLEMENT, d.revision)
+    assert DossierDocument.objects.count() == documents
+    download = reverse("core:file_download", args=[scan_of_commune_a.file_id])
+    assert client.get(download).status_code == 404
+
+
+def test_the_desk_that_sees_the_earlier_dossier_reuses_its_document(
+    client, scan_of_commune_a, desk_unit_a, desk_officer
+):
+    body = intake_body(
+        desk_unit_a,
+        documents=[
+            {"index": 0, "provided": True},
+            {"index": 1, "provided": False, "reused_from": scan_of_commune_a.pk},
+        ],
+    )
+    response = post(sign_in(client, desk_officer), BASE, body)
+    assert response.status_code == 201, response.content
+    new = Dossier.objects.get(code=response.json()["code"])
+    doc = new.documents.get(name="Giấy chứng sinh")
+    assert (doc.reused_from, doc.file_id) == (scan_of_commune_a, scan_of_commune_a.file_id)
+
+
+# --- Refusal belongs to the desk at reception only (F6) ------------------------------------------
+
+
+def test_the_desk_cannot_refuse_a_dossier_being_processed(
+    client, states, desk_officer, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from chinhquyenso.core.models import Notification
+    from chinhquyenso.dossiers.models import DossierEvent
+
+    d = states("claimed")  # at step 2, claimed by the specialist
+
+    def unchanged():
+        after = Dossier.objects.get(pk=d.pk)
+        assert (after.status, after.revision) == (Status.PROCESSING, d.revision)
+        assert DossierEvent.objects.filter(dossier=d).count() == events
+        assert Notification.objects.filter(object_id=str(d.pk)).count() == notifications
+
+    events = DossierEvent.objects.filter(dossier=d).count()
+    notifications = Notification.objects.filter(object_id=str(d.pk)).count()
+    sign_in(client, desk_officer)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(
+            client, f"{BASE}/{d.code}/actions/refuse", {"expected_revision": d.revision, **REASON}
+        )
+    data = error(response, 403, "refuse_after_reception")
+    assert "Thẩm định hồ sơ" in data["message"]
+    unchanged()
+    # The page says the same and changes nothing either.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("dossiers:act", args=[d.code, "refuse"]),
+            {"refuse-expected_revision": d.revision, "refuse-reason": "Lý do cụ thể"},
+        )
+    assert response.status_code == 403
+    assert data["message"] in response.content.decode()
+    unchanged()

@@ -25,6 +25,7 @@ from chinhquyenso.dossiers.models import (
     FormTemplate,
     Pause,
     PauseKind,
+    ResultDelivery,
     Status,
     Timeliness,
 )
@@ -151,9 +152,10 @@ def test_receipt_is_vietnamese_a5_with_organisation_and_appointment(dossier, tmp
         "Thời gian giải quyết hồ sơ theo quy định là: 1 ngày làm việc",
         "Thời gian nhận hồ sơ: 08 giờ 30 phút, ngày 02/03/2026",
         "Thời gian trả kết quả giải quyết hồ sơ: 08 giờ 30 phút, ngày 03/03/2026",
-        "Đăng ký nhận kết quả tại: Nhận tại Bộ phận Một cửa",
+        "6. Đăng ký nhận kết quả tại: Bộ phận tiếp nhận và trả kết quả",
+        "7. Phí, lệ phí: Lệ phí đăng ký khai sinh: Miễn phí",
         "Quyển số: 2026, Số thứ tự: 0001",
-        "Đơn Dương, ngày 02 tháng 03 năm 2026",
+        "Đơn Dương, ngày 02 tháng 3 năm 2026",  # Decree 30/2020: no leading zero for March
         "NGƯỜI NỘP HỒ SƠ",
         "NGƯỜI TIẾP NHẬN HỒ SƠ",
         "Nguyễn Văn An",  # the desk officer who received it
@@ -161,12 +163,115 @@ def test_receipt_is_vietnamese_a5_with_organisation_and_appointment(dossier, tmp
         "01/2018/TT-VPCP",
     ):
         assert expected in text, expected
+    assert "0 đồng" not in text
+    assert "nhận kết quả tại: Nhận tại" not in text
     info = pdf_info(pdf, tmp_path)
     assert info["Title"] == "Giấy tiếp nhận hồ sơ và hẹn trả kết quả – 000.01.39.H39-260302-0001"
     assert info["Pages"] == "1"  # the receipt fits on one A5 sheet
     for width, height in page_sizes(info):
         assert width == pytest.approx(A5_POINTS[0], abs=0.5)
         assert height == pytest.approx(A5_POINTS[1], abs=0.5)
+
+
+@pytest.mark.parametrize(
+    ("form_set", "delivery", "expected"),
+    [
+        (
+            "tt01-2018",
+            ResultDelivery.DESK,
+            "Bộ phận tiếp nhận và trả kết quả",
+        ),
+        ("tt01-2018", ResultDelivery.POST, "địa chỉ của người nộp, qua dịch vụ bưu chính công ích"),
+        ("tt03-2025", ResultDelivery.DESK, "Bộ phận Một cửa"),
+        ("tt03-2025", ResultDelivery.ONLINE, "Cổng Dịch vụ công (nhận trực tuyến)"),
+    ],
+    ids=["tt01-desk", "tt01-post", "tt03-desk", "tt03-online"],
+)
+def test_receipt_fees_and_delivery_read_as_words(
+    commune_a, procedure, province_admin, tmp_path, form_set, delivery, expected
+):
+    """Amounts with the Vietnamese thousands separator, a free fee as "Miễn phí", an amount the
+    procedure does not state as "Chưa rõ"; the form's "Đăng ký nhận kết quả tại:" followed by
+    the place, not by "Nhận tại …"."""
+    dossier = make_dossier(
+        commune_a,
+        procedure,
+        result_delivery=delivery,
+        fees=[
+            {"label": "Lệ phí", "amount_vnd": 1250000},
+            {"label": "Phí cấp bản sao", "amount_vnd": 0},
+            {"label": "Phí khai thác dữ liệu", "amount_vnd": None},
+        ],
+    )
+    formsets.ensure_form_sets()
+    formsets.activate_form_set(actor=province_admin, code=form_set)
+    text = pdf_text(forms_pdf.render_form(dossier=dossier, purpose="receipt"), tmp_path)
+    assert (
+        "7. Phí, lệ phí: Lệ phí: 1.250.000 đồng; Phí cấp bản sao: Miễn phí; "
+        "Phí khai thác dữ liệu: Chưa rõ" in text
+    )
+    assert f"6. Đăng ký nhận kết quả tại: {expected}" in text
+    assert "tại: Nhận tại" not in text
+    assert not re.search(r"(?<![\d.])0 đồng", text)  # no "0 đồng" (1.250.000 đồng is fine)
+
+
+def test_receipt_of_a_fee_the_procedure_does_not_state_says_unknown(
+    clock, birth, desk_officer, desk_unit_a, tmp_path
+):
+    """Received through the intake service: a fee whose amount the procedure version leaves
+    empty is printed "Chưa rõ", not "0 đồng" nor "Miễn phí"."""
+    from tests.dossiers.conftest import receive
+
+    version = birth.procedure.current_version
+    version.fees = [{"label": "Lệ phí đăng ký khai sinh", "amount_vnd": None}]
+    version.save(update_fields=["fees"])
+    dossier = receive(desk_officer, desk_unit_a, birth.procedure)
+    assert dossier.fees == [{"label": "Lệ phí đăng ký khai sinh", "amount_vnd": None}]
+    text = pdf_text(forms_pdf.render_form(dossier=dossier, purpose="receipt"), tmp_path)
+    assert "7. Phí, lệ phí: Lệ phí đăng ký khai sinh: Chưa rõ" in text
+
+
+# Decree 30/2020/NĐ-CP, Annex I: a day below 10 and the months 1 and 2 take a leading zero,
+# the other months do not.
+DATE_LINES = [
+    ((2026, 3, 2), "ngày 02 tháng 3 năm 2026"),
+    ((2026, 7, 1), "ngày 01 tháng 7 năm 2026"),
+    ((2026, 11, 30), "ngày 30 tháng 11 năm 2026"),
+    ((2026, 1, 15), "ngày 15 tháng 01 năm 2026"),
+    ((2026, 2, 28), "ngày 28 tháng 02 năm 2026"),
+    ((2026, 10, 9), "ngày 09 tháng 10 năm 2026"),
+    ((2026, 12, 20), "ngày 20 tháng 12 năm 2026"),
+]
+
+
+def test_the_date_line_follows_decree_30():
+    printed = [(day, forms_pdf.VnTime(vn(*day, 9, 0)).long_date) for day, _ in DATE_LINES]
+    assert printed == DATE_LINES
+
+
+@pytest.mark.parametrize(
+    ("purpose", "day", "expected"),
+    [
+        (FormPurpose.REFUSAL, (2026, 9, 5), "ngày 05 tháng 9 năm 2026"),
+        (FormPurpose.SUPPLEMENT, (2026, 4, 20), "ngày 20 tháng 4 năm 2026"),
+    ],
+    ids=["refusal-05-09", "supplement-20-04"],
+)
+def test_every_form_prints_the_date_line_of_decree_30(dossier, tmp_path, purpose, day, expected):
+    pdf = forms_pdf.render_form(dossier=dossier, purpose=purpose, extra={"issued_at": vn(*day)})
+    assert f"Đơn Dương, {expected}" in pdf_text(pdf, tmp_path)
+
+
+def test_the_date_line_is_the_vietnamese_date_of_the_instant(dossier, tmp_path):
+    # 31/03 20:00 UTC is already 01/04 in Hà Nội: April, without a leading zero.
+    from datetime import UTC, datetime
+
+    pdf = forms_pdf.render_form(
+        dossier=dossier,
+        purpose=FormPurpose.RECEIPT,
+        extra={"issued_at": datetime(2026, 3, 31, 20, 0, tzinfo=UTC)},
+    )
+    assert "Đơn Dương, ngày 01 tháng 4 năm 2026" in pdf_text(pdf, tmp_path)
 
 
 def test_receipt_times_are_printed_in_vietnam_time(commune_a, procedure, tmp_path, settings):

@@ -9,11 +9,13 @@ from datetime import date, datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from openpyxl import load_workbook
 
 from chinhquyenso.core.errors import ValidationFailed
 from chinhquyenso.dossiers import formsets, register_xlsx
-from chinhquyenso.dossiers.models import Status, Timeliness
+from chinhquyenso.dossiers.models import FormPurpose, Status, Timeliness
+from tests.conftest import sign_in
 from tests.dossiers.test_forms_fixtures import (
     StepKind,
     add_step_run,
@@ -170,6 +172,8 @@ def test_register_heading_and_print_setup(commune_a, register_data):
     assert int(ws.page_setup.paperSize) == 9  # A4
     assert ws.page_setup.orientation == "landscape"
     assert ws.print_title_rows  # the header repeats on every printed page
+    # The sheet tab reads in Vietnamese (Excel: at most 31 characters).
+    assert ws.title == "Sổ theo dõi hồ sơ"
 
 
 def test_register_follows_the_active_form_set(commune_a, register_data, province_admin):
@@ -221,3 +225,31 @@ def test_bad_periods_are_refused(commune_a):
             organisation=commune_a, start=date(2010, 1, 1), end=date(2026, 1, 1)
         )
     assert exc.value.code == "register_period_too_long"
+
+
+# --- The download page ----------------------------------------------------------------------
+
+
+def test_register_page_without_a_register_template_is_a_vietnamese_400(
+    client, commune_a, commune_leader
+):
+    active = formsets.active_form_set()
+    active.forms.filter(purpose=FormPurpose.REGISTER).delete()
+    sign_in(client, commune_leader)
+    response = client.get(
+        reverse("dossiers:register"),
+        {"to_chuc": commune_a.pk, "tu": "01/03/2026", "den": "31/03/2026"},
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert "không có mẫu “Sổ theo dõi hồ sơ”" in response.content.decode()
+
+
+def test_register_page_refuses_a_period_over_five_years(client, commune_a, commune_leader):
+    sign_in(client, commune_leader)
+    response = client.get(
+        reverse("dossiers:register"),
+        {"to_chuc": commune_a.pk, "tu": "01/01/2000", "den": "01/01/2026"},
+    )
+    assert response.status_code == 400
+    assert "Mỗi lần chỉ xem tối đa 5 năm" in response.content.decode()

@@ -101,13 +101,43 @@ def test_every_event_has_a_vietnamese_text_with_code_and_link(received, settings
     assert notify.vn_time(received.due_at) in body
     assert notify.vn_time(local(2026, 3, 9, 9, 0)) == "09/03/2026 09:00"
     _, body = notify.message(received, notify.PAYMENT_REQUESTED, amount_vnd=1250000)
-    assert "1.250.000 đồng" in body
+    assert f"({received.procedure_version.name}) cần nộp 1.250.000 đồng." in body
     _, body = notify.message(
         received, notify.APOLOGY, reason="Chờ xác minh", previous_due_at=local(2026, 3, 9, 9, 0)
     )
     assert "(09/03/2026 09:00)" in body and "Chờ xác minh" in body
     with pytest.raises(ValueError):
         notify.message(received, "nonsense")
+
+
+@pytest.mark.django_db
+def test_a_payment_request_without_an_amount_names_the_obligation(
+    received, clock, desk_officer, responsible, django_capture_on_commit_callbacks
+):
+    """The birth registration is free: no amount is recorded, so the applicant is not told to
+    pay "0 đồng" but to fulfil the financial obligation, with the reason."""
+    d = services.forward(actor=desk_officer, dossier=received)
+    d = services.claim(actor=responsible, dossier=d)
+    clock.set(local(2026, 3, 9, 10, 0))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_payment(actor=responsible, dossier=d, reason="Nộp lệ phí cấp bản sao")
+    body = sms_for(d)[-1].body
+    assert f"Hồ sơ {d.code} (" in body
+    assert ") cần thực hiện nghĩa vụ tài chính. Nộp lệ phí cấp bản sao." in body
+    assert "0 đồng" not in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("amount", [None, 0])
+def test_a_payment_message_without_an_amount(received, amount):
+    name = received.procedure_version.name
+    _, body = notify.message(received, notify.PAYMENT_REQUESTED, amount_vnd=amount)
+    assert body.startswith(f"Hồ sơ {received.code} ({name}) cần thực hiện nghĩa vụ tài chính.")
+    assert "đồng" not in body
+    _, body = notify.message(
+        received, notify.PAYMENT_REQUESTED, amount_vnd=amount, reason="Chờ cơ quan thuế"
+    )
+    assert "cần thực hiện nghĩa vụ tài chính. Chờ cơ quan thuế." in body
 
 
 @pytest.mark.django_db

@@ -101,6 +101,31 @@ def test_forward_claim_and_supplement_through_the_page(client, received, desk_of
     assert received.status == Status.PROCESSING
 
 
+def test_fees_read_as_on_the_intake_page(client, received, desk_officer):
+    """The same words as the intake and procedure pages (the `vnd` filter), not "50000 đ"."""
+    Dossier.objects.filter(pk=received.pk).update(
+        fees=[
+            {"label": "Lệ phí", "amount_vnd": 50000},
+            {"label": "Phí cấp bản sao", "amount_vnd": 0},
+            {"label": "Phí khai thác dữ liệu", "amount_vnd": None},
+        ]
+    )
+    sign_in(client, desk_officer)
+    html = client.get(detail(received)).content.decode()
+    assert "Lệ phí: 50.000 đồng; Phí cấp bản sao: Miễn phí; Phí khai thác dữ liệu: Chưa rõ" in html
+    assert "50000" not in html
+
+
+def test_the_history_says_who_withdrew_in_words_for_citizens_and_businesses(
+    client, received, desk_officer
+):
+    sign_in(client, desk_officer)
+    assert post(client, received, "withdraw", reason="Người nộp có đơn xin rút").status_code == 302
+    html = client.get(detail(received)).content.decode()
+    assert "Người nộp rút hồ sơ" in html
+    assert "Công dân rút hồ sơ" not in html
+
+
 def test_a_stale_revision_is_refused_with_the_message(client, received, desk_officer):
     sign_in(client, desk_officer)
     response = client.post(

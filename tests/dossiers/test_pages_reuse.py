@@ -34,14 +34,16 @@ def earlier_scan(d: Dossier):
 
 
 def candidates(client, procedure, id_number):
-    url = f"{intake_url(procedure)}&id_number={id_number}"
-    return client.get(url, **HX)
+    data = {"id_number": id_number, "tim_giay_to_tai_su_dung": "1"}
+    return client.post(intake_url(procedure), data, **HX)
 
 
 def test_typing_the_id_number_offers_the_earlier_scans(client, earlier, birth, desk_officer):
     sign_in(client, desk_officer)
     html = client.get(intake_url(birth.procedure)).content.decode()
     assert 'hx-target="#tai-su-dung"' in html  # the id number field asks for candidates
+    # … by POST: the applicant's number never goes into a URL (access and proxy logs).
+    assert 'hx-post="' in html and "hx-get" not in html
     response = candidates(client, birth.procedure, CITIZEN_ID)
     assert response.status_code == 200
     fragment = response.content.decode()

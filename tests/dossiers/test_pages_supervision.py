@@ -118,6 +118,10 @@ def test_supervision_lists_ratings(client, three, commune_leader):
     sign_in(client, commune_leader)
     html = client.get(URL).content.decode()
     assert "0 lượt đánh giá" in html
+    # The rating tables' headings are written in full, not "Rất HL / HL / Không HL".
+    table = html.split('id="hai-long-can-bo"', 1)[1].split("</thead>", 1)[0]
+    headings = [cell.split("</th>", 1)[0] for cell in table.split('<th scope="col">')[2:]]
+    assert headings == ["Rất hài lòng", "Hài lòng", "Không hài lòng"]
 
 
 @pytest.mark.parametrize("n", [10, 50])
@@ -139,3 +143,80 @@ def test_queue_page_queries_do_not_grow(
         assert response.status_code == 200
         assert len(response.context["page_obj"].object_list) == min(shown, PER_PAGE)
         assert response.context["page_obj"].paginator.count == shown
+
+
+# --- Bad periods: a Vietnamese 400, never a stack trace ---------------------------------------
+
+BAD_PERIODS = [
+    pytest.param(
+        {"tu": "01/01/2100"},
+        "“Từ ngày” (01/01/2100) phải trước hoặc trùng “Đến ngày” (09/03/2026)",
+        id="start-after-today",
+    ),
+    pytest.param(
+        {"tu": "01/01/2000", "den": "01/01/2026"},
+        "Mỗi lần chỉ xem tối đa 5 năm",
+        id="over-five-years",
+    ),
+]
+
+
+@pytest.mark.parametrize(("period", "message"), BAD_PERIODS)
+def test_supervision_refuses_a_bad_period_in_vietnamese(
+    client, clock, commune_leader, commune_a, period, message
+):
+    sign_in(client, commune_leader)
+    response = client.get(URL, {"to_chuc": commune_a.pk, **period})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html
+    assert 'id="bo-loc"' in html  # the filter form again, to correct the dates
+
+
+@pytest.mark.parametrize(("period", "message"), BAD_PERIODS)
+def test_register_refuses_a_bad_period_in_vietnamese(
+    client, clock, commune_leader, commune_a, period, message
+):
+    sign_in(client, commune_leader)
+    response = client.get(reverse("dossiers:register"), {"to_chuc": commune_a.pk, **period})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert message in response.content.decode()
+
+
+@pytest.mark.parametrize("field", ["tu", "den"])
+def test_supervision_says_what_is_wrong_with_a_badly_typed_date(
+    client, clock, commune_leader, commune_a, field
+):
+    sign_in(client, commune_leader)
+    response = client.get(URL, {"to_chuc": commune_a.pk, field: "31/02/2026"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Nhập ngày theo dạng dd/mm/yyyy." in html
+    assert {"tu": "Từ ngày", "den": "Đến ngày"}[field] in html
+
+
+def test_a_validation_error_escaping_a_page_is_a_vietnamese_400(
+    client, clock, commune_leader, commune_a, monkeypatch
+):
+    from chinhquyenso.core.errors import ValidationFailed
+    from chinhquyenso.dossiers import queries
+
+    def refuse(*args, **kwargs):
+        raise ValidationFailed("Kỳ báo cáo không hợp lệ.", code="invalid_filter")
+
+    monkeypatch.setattr(queries, "supervision_counts", refuse)
+    sign_in(client, commune_leader)
+    response = client.get(URL, {"to_chuc": commune_a.pk})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Yêu cầu không hợp lệ" in html and "Kỳ báo cáo không hợp lệ." in html
+
+
+def test_list_chips_skip_digits_that_are_not_numbers():
+    from chinhquyenso.dossiers.views.lists import _describe
+
+    # "²".isdigit() is true but int("²") fails; filtered_dossiers refuses it before the chips
+    # are drawn, but the chips must not depend on that.
+    assert _describe({"channel": "²", "status": "²"}) == []
+    assert _describe({"channel": "3"}) == ["Kênh: Qua bưu chính công ích"]

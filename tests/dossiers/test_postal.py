@@ -58,6 +58,8 @@ def test_tracking_numbers():
     assert not postal.is_valid_tracking_number("eb123456785vn")
     assert not postal.is_valid_tracking_number("EB12345678VN")
     assert not postal.is_valid_tracking_number("")
+    # Digits of other scripts are digits to Python's \d, not to the postal service.
+    assert not postal.is_valid_tracking_number("EB١٢٣٤٥٦٧٨٥VN")
 
 
 # --- the simulator -----------------------------------------------------------------------------

@@ -313,3 +313,98 @@ def test_supervision_of_the_whole_tree_is_the_same_with_or_without_other_trees(
     make_org("UBND tỉnh Khánh Hòa", OrganisationKind.PROVINCE_COMMITTEE)
     assert values(queries.supervision_counts(leader, province)) == commune
     assert rating_queries.rating_summary(leader, province).total == whole_ratings.total
+
+
+def test_waiting_others_follows_the_official_only_where_they_still_see(
+    client, clock, received, desk_officer, responsible, commune_b
+):
+    """An official who handed a dossier on, then moved to another commune, no longer has it in
+    their `waiting_others` queue (page and API): they may not see it any more."""
+    from datetime import date
+
+    from django.urls import reverse
+
+    from chinhquyenso.core.models import Position, Role
+    from tests.conftest import sign_in
+
+    d = services.forward(actor=desk_officer, dossier=received)
+    d = services.claim(actor=responsible, dossier=d)
+    d = services.forward(actor=responsible, dossier=d)  # now with the unit head
+
+    def listed() -> tuple[list[str], list[str], str]:
+        forget_positions(responsible)
+        queue = [x.code for x in queries.queue_for(responsible, "waiting_others")]
+        api = client.get("/api/v1/dossiers", {"queue": "waiting_others"}).json()
+        page = client.get(reverse("dossiers:queue"), {"tab": "waiting_others"})
+        assert page.status_code == 200
+        return queue, [x["code"] for x in api["items"]], page.content.decode()
+
+    sign_in(client, responsible)
+    queue, api, page = listed()
+    assert queue == api == [d.code] and d.code in page
+    # Moved to Xã B: the position in Xã A ended yesterday.
+    Position.objects.filter(user=responsible).update(end_date=date(2026, 3, 8))
+    Position.objects.create(user=responsible, organisation=commune_b, role=Role.SPECIALIST)
+    queue, api, page = listed()
+    assert queue == api == [] and d.code not in page
+    assert client.get(f"/api/v1/dossiers/{d.code}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("received_to", "9999-12-31"),  # no next day
+        ("received_from", "0001-01-01"),  # before year 1 once in UTC
+        ("finished_to", "9999-12-31"),
+        ("finished_from", "1999-12-31"),
+        ("received_to", "2101-01-01"),
+    ],
+)
+def test_a_day_out_of_range_is_a_filter_error_not_a_crash(
+    client, received, desk_officer, key, value
+):
+    from django.urls import reverse
+
+    from chinhquyenso.core.errors import ValidationFailed
+    from tests.conftest import sign_in
+
+    with pytest.raises(ValidationFailed) as exc:
+        queries.filter_q({key: value})
+    assert exc.value.code == "invalid_filter"
+    message = exc.value.message
+    assert "nằm ngoài khoảng cho phép" in message and "01/01/2000 đến 31/12/2100" in message
+    sign_in(client, desk_officer)
+    page = client.get(reverse("dossiers:list"), {key: value})
+    assert page.status_code == 400
+    assert message in page.content.decode()
+    api = client.get("/api/v1/dossiers", {key: value})
+    assert api.status_code == 400
+    assert (api.json()["code"], api.json()["message"]) == ("invalid_filter", message)
+    # The first and last days allowed still list.
+    wide = {"received_from": "2000-01-01", "received_to": "2100-12-31"}
+    assert client.get("/api/v1/dossiers", wide).json()["count"] == 1
+    assert received.code in client.get(reverse("dossiers:list"), wide).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "label"),
+    [
+        ("procedure", "99999999999999999999", "Thủ tục"),  # beyond a bigint
+        ("handler", "١", "Người đang xử lý"),  # an Arabic-Indic one: a digit, not a number here
+        ("handled_by", "²", "Người đã xử lý"),
+        ("status", "-1", "Trạng thái"),
+    ],
+)
+def test_an_id_filter_that_is_not_a_plain_number_is_named_in_the_error(
+    client, received, desk_officer, key, value, label
+):
+    from django.urls import reverse
+
+    from tests.conftest import sign_in
+
+    sign_in(client, desk_officer)
+    page = client.get(reverse("dossiers:list"), {key: value})
+    assert page.status_code == 400
+    assert f"Giá trị lọc không hợp lệ: “{label}” = {value}." in page.content.decode()
+    fine = client.get(reverse("dossiers:list"), {key: "1" if key != "status" else "2"})
+    assert fine.status_code == 200

@@ -486,3 +486,43 @@ def test_a_late_department_apologises_to_the_applicant_under_the_receipt_code(
     assert "Chờ ý kiến Sở Tư pháp" in last.body
     assert timezone.localtime(new_due).strftime("%d/%m/%Y %H:%M") in last.body
     assert not Notification.objects.filter(object_id=str(child.pk)).exists()
+
+
+def test_the_desk_refuses_only_at_reception(
+    received, desk_officer, responsible, django_capture_on_commit_callbacks
+):
+    """Once handed on to a processing step, refusing belongs to the step's actor or the
+    leaders: the desk officer is refused with the reason, and nothing changes."""
+    d = services.forward(actor=desk_officer, dossier=received)
+    d = services.claim(actor=responsible, dossier=d)
+    before = snapshot(d)
+    notifications = Notification.objects.count()
+    audit_entries = AuditEntry.objects.count()
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(PermissionDenied) as exc,
+    ):
+        services.refuse(actor=desk_officer, dossier=d, reason="Không đủ điều kiện")
+    assert exc.value.code == "refuse_after_reception"
+    assert "“Thẩm định hồ sơ”" in exc.value.message
+    assert "chỉ người xử lý bước này hoặc lãnh đạo UBND xã Đơn Dương" in exc.value.message
+    assert snapshot(d) == before
+    assert Notification.objects.count() == notifications
+    assert AuditEntry.objects.count() == audit_entries
+    # The specialist holding the step may.
+    d = services.refuse(actor=responsible, dossier=d, reason="Không đủ điều kiện")
+    assert d.status == Status.REFUSED
+
+
+def test_the_chairman_refuses_during_processing_and_the_desk_still_at_reception(
+    clock, birth, received, desk_officer, desk_unit_a, commune_leader
+):
+    d = services.forward(actor=desk_officer, dossier=received)
+    assert services.refuse(actor=commune_leader, dossier=d, reason="Sai thẩm quyền").status == (
+        Status.REFUSED
+    )
+    # At the reception step, the desk officer holding it refuses (Form 03).
+    at_desk = receive(desk_officer, desk_unit_a, birth.procedure)
+    assert services.refuse(actor=desk_officer, dossier=at_desk, reason="Thiếu giấy tờ").status == (
+        Status.REFUSED
+    )

@@ -52,6 +52,23 @@ def test_list_search_and_filters(client, catalogue):
     assert response.json()["code"] == "invalid_level"
 
 
+def test_list_filters_by_field_id(client, catalogue):
+    from chinhquyenso.procedures.models import Field
+
+    nationality = Field.objects.get(name="Quốc tịch")
+    assert client.get(URL, {"field": str(nationality.pk)}).json()["count"] == 3
+
+
+@pytest.mark.parametrize("field", ["²", "١٢", "12345678901234567890"])
+def test_list_refuses_a_field_id_that_is_not_a_plain_number(client, catalogue, field):
+    # "²".isdigit() is true but int("²") fails: it used to be a 500.
+    response = client.get(URL, {"field": field})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid_field"
+    assert "Lĩnh vực" in body["message"] and field in body["message"]
+
+
 def test_detail_is_public_with_the_content(client, catalogue):
     body = client.get(f"{URL}/1.001193").json()
     assert body["name"] == "Thủ tục đăng ký khai sinh"

@@ -337,6 +337,16 @@ def test_assigned_organisations_round_trip(catalogue, province_admin, commune_a)
     assert not p.organisations.exists()
 
 
+def test_organisation_ids_that_are_not_plain_numbers_are_warnings(catalogue, commune_a):
+    exported = services.export_catalogue(actor=None, system=True, codes=["1.001193"])
+    exported[0]["organisations"] = ["id:²", "id:12345678901234567890", f"id:{commune_a.pk}"]
+    report = services.import_catalogue(actor=None, system=True, records=exported, source="x")
+    assert report.ok, report.errors
+    assert any("id:²" in w for w in report.warnings)
+    assert any("id:12345678901234567890" in w for w in report.warnings)
+    assert list(_procedure("1.001193").organisations.all()) == [commune_a]
+
+
 # --- Whatever comes in ----------------------------------------------------------------------------
 
 _scalars = st.none() | st.booleans() | st.integers(-10, 10**6) | st.text(max_size=12)

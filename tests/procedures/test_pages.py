@@ -67,6 +67,27 @@ def test_detail_page_for_officials_has_versions_and_processes(
     assert "không phải phiên bản hiện hành" in old
 
 
+@pytest.mark.parametrize("wanted", ["²", "abc", "-1"])
+def test_detail_page_ignores_a_version_that_is_not_a_number(client, catalogue, responsible, wanted):
+    sign_in(client, responsible)
+    response = client.get(f"{BASE}1.001193/", {"phien-ban": wanted})
+    assert response.status_code == 200
+    assert "không phải phiên bản hiện hành" not in response.content.decode()
+
+
+def test_a_validation_error_escaping_a_page_is_a_vietnamese_400(client, catalogue, monkeypatch):
+    from chinhquyenso.core.errors import ValidationFailed
+
+    def refuse(*args, **kwargs):
+        raise ValidationFailed("Lĩnh vực “²” không hợp lệ.", code="invalid_field")
+
+    monkeypatch.setattr(queries, "catalogue", refuse)
+    response = client.get(BASE)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Yêu cầu không hợp lệ" in html and "Lĩnh vực “²” không hợp lệ." in html
+
+
 def test_unknown_code_is_a_vietnamese_404(client, catalogue):
     response = client.get(f"{BASE}9.999999/")
     assert response.status_code == 404
@@ -188,6 +209,26 @@ def test_editor_saves_a_valid_process(client, catalogue, commune_a, unit_a, comm
     assert "phiên bản hiện hành 1" in html
 
 
+def test_editor_writes_the_legal_minutes_with_thousands_separators(
+    client, catalogue, commune_a, commune_admin
+):
+    version = Procedure.objects.get(national_code="1.001193").current_version
+    version.processing_time = 15
+    version.save(update_fields=["processing_time"])
+    sign_in(client, commune_admin)
+    html = client.get(editor(commune_a)).content.decode()
+    day = services.standard_day_minutes()
+    expected = f"{15 * day:,}".replace(",", ".")
+    assert 15 * day >= 1000
+    assert f"({expected} phút làm việc)" in html
+
+
+def test_levels_before_the_reform_are_dated_dd_mm_yyyy(client, catalogue):
+    html = client.get(BASE).content.decode()
+    assert "Cấp huyện (trước 01/07/2025)" in html
+    assert "01/7/2025" not in html
+
+
 def test_editor_refuses_more_than_the_legal_time(
     client, catalogue, commune_a, unit_a, commune_admin
 ):
@@ -237,6 +278,73 @@ def test_editor_chooser_redirects(client, catalogue, commune_a, commune_admin):
     sign_in(client, commune_admin)
     response = client.get(f"{BASE}1.001193/quy-trinh/", {"co-quan": commune_a.pk})
     assert response["Location"] == editor(commune_a)
+
+
+@pytest.mark.parametrize("org_id", ["²", "abc", "-1"])
+def test_editor_chooser_sends_a_bad_organisation_back_to_the_detail(
+    client, catalogue, commune_admin, org_id
+):
+    sign_in(client, commune_admin)
+    response = client.get(f"{BASE}1.001193/quy-trinh/", {"co-quan": org_id})
+    assert response.status_code == 302
+    assert response["Location"] == f"{BASE}1.001193/"
+
+
+@pytest.mark.parametrize("action", ["add", "save", "check"])
+@pytest.mark.parametrize(
+    "management",
+    [
+        {"buoc-TOTAL_FORMS": "x"},
+        {"buoc-TOTAL_FORMS": "²"},
+        {"buoc-TOTAL_FORMS": "-3"},
+        {"buoc-TOTAL_FORMS": None},
+        {"buoc-INITIAL_FORMS": None},
+    ],
+    ids=["letters", "superscript", "negative", "no-total", "no-initial"],
+)
+def test_editor_refuses_a_tampered_management_form_in_vietnamese(
+    client, catalogue, commune_a, unit_a, commune_admin, action, management
+):
+    data = formset_data(rows(commune_a, unit_a), action)
+    for key, value in management.items():
+        if value is None:
+            del data[key]
+        else:
+            data[key] = value
+    sign_in(client, commune_admin)
+    response = client.post(editor(commune_a), data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Dữ liệu các bước gửi lên không đầy đủ" in html
+    assert "ManagementForm" not in html
+    assert 'id="quy-trinh"' in html  # the editor again, with the saved steps
+    assert not Process.objects.exists()
+
+
+def test_editor_says_in_vietnamese_that_there_are_too_many_steps(
+    client, catalogue, commune_a, unit_a, commune_admin
+):
+    data = rows(commune_a, unit_a)
+    data = data[:-1] + [data[1]] * 47 + data[-1:]
+    sign_in(client, commune_admin)
+    response = client.post(editor(commune_a), formset_data(data))
+    html = response.content.decode()
+    assert "Quy trình có tối đa 50 bước." in html
+    assert "Please submit" not in html
+    assert not Process.objects.exists()
+
+
+@pytest.mark.parametrize("allowed", ["²", "1, ²"])
+def test_editor_refuses_step_numbers_that_are_not_plain_numbers(
+    client, catalogue, commune_a, unit_a, commune_admin, allowed
+):
+    data = rows(commune_a, unit_a)
+    data[1]["allowed_next"] = allowed
+    sign_in(client, commune_admin)
+    response = client.post(editor(commune_a), formset_data(data))
+    assert response.status_code == 200
+    assert "Chỉ nhập số thứ tự bước" in response.content.decode()
+    assert not Process.objects.exists()
 
 
 @pytest.mark.parametrize("persona", ["responsible", "colleague", "citizen"])

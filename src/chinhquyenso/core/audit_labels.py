@@ -36,6 +36,8 @@ LABELS = {
     "file.integrity_failed": pgettext_lazy("audit action", "Phát hiện tệp bị thay đổi"),
     "file.integrity_restored": pgettext_lazy("audit action", "Tệp toàn vẹn trở lại"),
     "file.repaired": pgettext_lazy("audit action", "Khôi phục tệp"),
+    # Notifications (the outbox gives up on one after its last retry)
+    "notification.failed": pgettext_lazy("audit action", "Gửi thông báo không thành công"),
     # Signing certificates and the trust store (issue #4)
     "certificate.registered": pgettext_lazy("audit action", "Đăng ký chứng thư số"),
     "certificate.deactivated": pgettext_lazy("audit action", "Ngừng dùng chứng thư số"),

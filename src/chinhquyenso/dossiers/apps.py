@@ -17,10 +17,12 @@ class DossiersConfig(AppConfig):
 
 
 def _may_read_dossier_file(user, stored_file) -> bool:
-    """Whoever may see a dossier may read its scanned documents and its result."""
+    """A dossier's scanned documents and result carry the applicant's personal data: readable
+    by whoever may see it on a dossier that holds the file (`privacy`; a scan reused by a later
+    dossier is held by both), and by the applicant, their own result once handed over."""
     from django.db.models import Q
 
-    from chinhquyenso.dossiers import queries
+    from chinhquyenso.dossiers import privacy, queries
     from chinhquyenso.dossiers.models import Status
 
     if getattr(user, "is_applicant", False):
@@ -30,8 +32,9 @@ def _may_read_dossier_file(user, stored_file) -> bool:
             .filter(result_file=stored_file, status=Status.RETURNED)
             .exists()
         )
-    return (
+    holders = list(
         queries.dossiers_visible_to(user)
         .filter(Q(documents__file=stored_file) | Q(result_file=stored_file))
-        .exists()
+        .distinct()[:50]
     )
+    return bool(privacy.personal_data_visible(user, holders))

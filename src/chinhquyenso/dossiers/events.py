@@ -6,6 +6,7 @@ Codes never change (STYLE.md habit 5); what people read comes from these mapping
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 EVENT_LABELS = {
     "submitted": _("Nộp hồ sơ trực tuyến"),
@@ -26,10 +27,13 @@ EVENT_LABELS = {
     "payment_requested": _("Yêu cầu thực hiện nghĩa vụ tài chính"),
     "payment_confirmed": _("Xác nhận đã thực hiện nghĩa vụ tài chính"),
     "stopped": _("Dừng xử lý hồ sơ"),
-    "withdrawn": _("Công dân rút hồ sơ"),
+    "withdrawn": _("Người nộp rút hồ sơ"),  # a citizen or a business
     "apology_issued": _("Phiếu xin lỗi và hẹn lại ngày trả kết quả"),
+    "result_signed": _("Ký số kết quả giải quyết"),
 }
 AUDIT_LABELS = {f"dossier.{code}": label for code, label in EVENT_LABELS.items()}
+# Audit codes of this app that are not about one dossier.
+AUDIT_LABELS["formset.activated"] = pgettext_lazy("audit action", "Đổi bộ biểu mẫu đang áp dụng")
 
 
 def label_for(code: str) -> str:
@@ -38,7 +42,8 @@ def label_for(code: str) -> str:
 
 
 def install_audit_labels() -> None:
-    """Add the dossier audit codes to core's label mapping (from the app's ready())."""
+    """Add the app's audit codes (the dossier ones and `formset.activated`) to core's label
+    mapping (from the app's ready())."""
     from chinhquyenso.core import audit_labels
 
     for code, label in AUDIT_LABELS.items():

@@ -47,15 +47,17 @@ from chinhquyenso.dossiers.models import (
     FormPurpose,
     FormTemplate,
     PauseKind,
+    ResultDelivery,
     Status,
     Timeliness,
 )
+from chinhquyenso.procedures.templatetags.procedure_tags import vnd
 from chinhquyenso.signing import seal as seal_module
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 # Administrative-unit name prefixes dropped to write the place before the date
-# ("Đơn Dương, ngày 02 tháng 03 năm 2026").
+# ("Đơn Dương, ngày 02 tháng 3 năm 2026").
 _PLACE_PREFIXES = ("Thành phố ", "Tỉnh ", "Phường ", "Xã ", "Đặc khu ", "Thị trấn ", "Quận ")
 
 
@@ -87,9 +89,15 @@ class VnTime:
 
     @property
     def long_date(self) -> str:
-        """ngày dd tháng mm năm yyyy (the date line of an administrative document)"""
+        """The date line of an administrative document: "ngày 02 tháng 3 năm 2026".
+
+        Decree 30/2020/NĐ-CP, Annex I (thể thức văn bản: địa danh và thời gian ban hành văn
+        bản): a day below 10 and the months 1 and 2 are written with a leading zero, the
+        other months without ("ngày 15 tháng 01 năm 2026", "ngày 20 tháng 12 năm 2026").
+        """
         local = self.local
-        return f"ngày {local.day:02d} tháng {local.month:02d} năm {local.year}"
+        month = f"{local.month:02d}" if local.month <= 2 else str(local.month)
+        return f"ngày {local.day:02d} tháng {month} năm {local.year}"
 
     def __str__(self) -> str:
         return self.full
@@ -109,9 +117,28 @@ def format_date(value: date | datetime | None) -> str:
 
 
 def format_vnd(amount: int | Decimal | None) -> str:
-    """50000 -> "50.000 đồng" (Vietnamese thousands separator)."""
-    amount = int(amount or 0)
-    return f"{amount:,}".replace(",", ".") + " đồng"
+    """A fee as the forms print it, the same text as the pages (the `vnd` filter):
+    50000 -> "50.000 đồng", 0 -> "Miễn phí", None (amount not known) -> "Chưa rõ"."""
+    return vnd(amount)
+
+
+# Where the applicant receives the result, as the receipt writes it after the form's own words
+# "Đăng ký nhận kết quả tại:" (TT 01/2018/TT-VPCP, Mẫu 01; DOMAIN.md §4): the place, not the
+# choice's label (which would read "… tại: Nhận tại …"). `desk` is the set's desk name.
+_RECEIPT_DELIVERY = {
+    ResultDelivery.DESK: "{desk}",
+    ResultDelivery.POST: "địa chỉ của người nộp, qua dịch vụ bưu chính công ích",
+    ResultDelivery.ONLINE: "Cổng Dịch vụ công (nhận trực tuyến)",
+}
+
+
+def delivery_text(dossier: Dossier, desk: str) -> str:
+    """The place after "Đăng ký nhận kết quả tại:": the desk, the applicant's address by public
+    postal service, or the public service portal."""
+    text = _RECEIPT_DELIVERY.get(dossier.result_delivery)
+    if text is None:
+        return dossier.get_result_delivery_display()
+    return text.format(desk=desk)
 
 
 def lookup_url(code: str) -> str:
@@ -286,9 +313,11 @@ def form_context(
     desk (the one-stop desk's name in this set's wording), place, issued (VnTime of the form's
     date), procedure_code, procedure_name, processing_time, received, due, original_due,
     returned, finished (VnTime or None), number (receipt number), register_book,
-    register_sequence, documents [{name, copy_type, quantity}], fees [{label, amount}],
-    result_delivery, received_by, channel, status_label, lookup_url, qr_data_uri (receipt only),
-    reason, missing_documents, new_due, contact, rows (Form 05), extra (the caller's dict).
+    register_sequence, documents [{name, copy_type, quantity}], fees [{label, amount}] (amount
+    as printed: "50.000 đồng", "Miễn phí", "Chưa rõ"), result_delivery (the choice's label),
+    result_delivery_text (the place the receipt prints after "Đăng ký nhận kết quả tại:"),
+    received_by, channel, status_label, lookup_url, qr_data_uri (receipt only), reason,
+    missing_documents, new_due, contact, rows (Form 05), extra (the caller's dict).
 
     Keys of `extra` the shipped forms read: reason (02, 03, 04, stop), missing_documents (02:
     list of names; default: the documents not provided), new_due_at (04: datetime; default the
@@ -369,6 +398,7 @@ def form_context(
             for f in (dossier.fees or [])
         ],
         "result_delivery": dossier.get_result_delivery_display(),
+        "result_delivery_text": delivery_text(dossier, desk),
         "received_by": extra.get("handler_name") or _person(dossier.received_by),
         "channel": dossier.get_channel_display(),
         "status_label": dossier.get_status_display(),

@@ -69,14 +69,15 @@ def message(
     *,
     reason: str = "",
     missing_documents=(),
-    amount_vnd: int = 0,
+    amount_vnd: int | None = None,
     previous_due_at: datetime | None = None,
     new_due_at: datetime | None = None,
 ) -> tuple[str, str]:
     """(subject, body) for `event` about `dossier`, in Vietnamese. The details are the ones the
     service has at hand: the reason of a supplement request, refusal, stop or apology, the
-    documents to supplement, the amount to pay, the due dates before and after an apology
-    (after: the dossier's own by default)."""
+    documents to supplement, the amount to pay (0 or None: no amount recorded, the text then
+    names the obligation without a sum), the due dates before and after an apology (after:
+    the dossier's own by default)."""
     code = dossier.code
     name = dossier.procedure_version.name
     tail = f" Tra cứu: {lookup_link(code)}"
@@ -95,9 +96,14 @@ def message(
         )
     if event == PAYMENT_REQUESTED:
         why = f" {reason}." if reason else ""
+        # No amount recorded (the fee is unknown or the obligation is a tax set elsewhere):
+        # never "cần nộp 0 đồng".
+        due = (
+            f"cần nộp {_vnd(amount_vnd)} đồng" if amount_vnd else "cần thực hiện nghĩa vụ tài chính"
+        )
         return (
             f"Hồ sơ {code}: yêu cầu thực hiện nghĩa vụ tài chính",
-            f"Hồ sơ {code} ({name}) cần nộp {_vnd(amount_vnd)} đồng.{why}{tail}",
+            f"Hồ sơ {code} ({name}) {due}.{why}{tail}",
         )
     if event == RESOLVED:
         return (

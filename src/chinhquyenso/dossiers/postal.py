@@ -61,11 +61,11 @@ BACKENDS = {"simulator": DEFAULT_BACKEND}
 
 # UPU S10: weights of the 8 serial digits.
 S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
-S10_RE = re.compile(r"^([A-Z]{2})(\d{8})(\d)([A-Z]{2})$")
+S10_RE = re.compile(r"^([A-Z]{2})(\d{8})(\d)([A-Z]{2})$", re.ASCII)  # \d: 0-9 only
 
 # Vietnamese numbers after the 2018 renumbering: mobiles 03x/05x/07x/08x/09x + 7 digits (10 in
 # all); fixed lines 02xx + 7–8 digits (11 in all). "+84"/"84" is read as the leading 0.
-PHONE_RE = re.compile(r"^(0[35789]\d{8}|02\d{9})$")
+PHONE_RE = re.compile(r"^(0[35789]\d{8}|02\d{9})$", re.ASCII)
 
 MAX_WEIGHT_GRAMS = 30_000  # heaviest parcel the public postal service takes as one item
 

@@ -15,6 +15,7 @@ exactly the dossiers counted, so a figure on the leader's page clicks through to
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -252,6 +253,29 @@ def _to_handle_q(user) -> Q:
     return q
 
 
+def _waiting_visibility_q(user) -> Q | None:
+    """The visibility rule for the `waiting_others` queue (None: `user` sees nothing).
+
+    Its candidates are dossiers `user` handled, paused or holds, so the parts of
+    `visibility_q` that apply to them are tested on columns of the dossier row against the
+    organisation ids of the other queues (`_in_view`), plus the official's own step runs in a
+    unit they may view (the "passed through" rule, narrowed to their runs: one hashed set, no
+    per-row subquery). Every dossier it lets through is visible by `visibility_q`."""
+    if user.is_superuser:
+        return Q()
+    if not permissions.active_positions(user):
+        return None
+    ids = _in_view(user)
+    own_runs = StepRun.objects.filter(handler=user, unit__in=ids).values("dossier_id")
+    return (
+        Q(handling_organisation__in=ids)
+        | Q(receiving_organisation__in=ids)
+        | Q(current_unit__in=ids)
+        | Q(current_handler=user)
+        | Q(pk__in=own_runs)
+    )
+
+
 def queue_for(user, kind: str = "to_handle", *, now: datetime | None = None) -> QuerySet[Dossier]:
     """An official's queue, soonest due first. Evaluated: the page query, one query for the
     rows' organisations (and one for parents, if any); the first call of a request also reads
@@ -272,6 +296,9 @@ def queue_for(user, kind: str = "to_handle", *, now: datetime | None = None) -> 
     now = now or timezone.now()
     qs = _list(Dossier.objects.all())
     if kind == "waiting_others":
+        seen = _waiting_visibility_q(user)
+        if seen is None:
+            return _none()
         # Sets read once (hashed), not probed per running dossier.
         handed_on = Q(
             pk__in=StepRun.objects.filter(handler=user, finished_at__isnull=False).values(
@@ -284,9 +311,12 @@ def queue_for(user, kind: str = "to_handle", *, now: datetime | None = None) -> 
         mine = Q(current_handler=user)
         paused = (Status.AWAITING_SUPPLEMENT, Status.AWAITING_PAYMENT)
         # Handed on and now with someone else, or handed on and waiting for an inter-agency
-        # part; or waiting for the applicant on their request or while theirs.
+        # part; or waiting for the applicant on their request or while theirs. Among the
+        # dossiers they may see now: an official who has left the unit or the commune no longer
+        # follows what they once handled there.
         qs = qs.filter(
             Q(status__in=NON_FINAL_STATUSES),
+            seen,
             (
                 Q(status__in=IN_PROGRESS)
                 & handed_on
@@ -329,27 +359,74 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=TZ)
 
 
+# The days a date filter may name. Outside them a day's bounds cannot be computed or stored
+# (9999-12-31 has no next day, 0001-01-01 at 00:00 in Asia/Ho_Chi_Minh is before year 1 in UTC),
+# and no dossier of the platform is received or finished there.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+
+
+def _vn_day(day: date) -> str:
+    return f"{day.day:02d}/{day.month:02d}/{day.year:04d}"  # strftime does not pad year 1
+
+
 def _day(value, key: str) -> date:
-    if isinstance(value, datetime):
-        return value.astimezone(TZ).date()
-    if isinstance(value, date):
-        return value
+    """A local day from a date, an aware datetime or an ISO string; ValidationFailed
+    `invalid_filter` for anything else or a day outside FIRST_DAY..LAST_DAY."""
     try:
-        return date.fromisoformat(str(value))
-    except ValueError:
+        if isinstance(value, datetime):
+            day = value.astimezone(TZ).date()
+        elif isinstance(value, date):
+            day = value
+        else:
+            day = date.fromisoformat(str(value))
+    except (ValueError, OverflowError):
         raise _bad(key, value) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationFailed(
+            f"Ngày lọc {_vn_day(day)} nằm ngoài khoảng cho phép: chỉ lọc theo ngày từ "
+            f"{_vn_day(FIRST_DAY)} đến {_vn_day(LAST_DAY)}.",
+            code="invalid_filter",
+            details={key: str(value)},
+        )
+    return day
+
+
+_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits that fit a bigint ("²" and "١" are digits too)
 
 
 def _int(value, key: str) -> int:
-    try:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**18:
+        return value
+    if isinstance(value, str) and _ID.fullmatch(value.strip()):
         return int(value)
-    except (TypeError, ValueError):
-        raise _bad(key, value) from None
+    raise _bad(key, value)
+
+
+# The filters as the list page names them (the message says which one is wrong).
+FILTER_LABELS = {
+    "organisation": "Cơ quan",
+    "status": "Trạng thái",
+    "channel": "Kênh nộp",
+    "procedure": "Thủ tục",
+    "handler": "Người đang xử lý",
+    "handled_by": "Người đã xử lý",
+    "progress": "Tiến độ",
+    "timeliness": "Kết quả đúng hạn",
+    "received_from": "Tiếp nhận từ ngày",
+    "received_to": "Tiếp nhận đến ngày",
+    "finished_from": "Kết thúc từ ngày",
+    "finished_to": "Kết thúc đến ngày",
+    "period": "Khoảng thời gian",
+}
 
 
 def _bad(key, value) -> ValidationFailed:
+    label = FILTER_LABELS.get(key, key)
     return ValidationFailed(
-        f"Giá trị lọc không hợp lệ: {key}={value}.", code="invalid_filter", details={key: value}
+        f"Giá trị lọc không hợp lệ: “{label}” = {value}.",
+        code="invalid_filter",
+        details={key: value},
     )
 
 

@@ -195,7 +195,7 @@ def build_register(*, organisation, start: date, end: date) -> bytes:
     number, headings = _headings(organisation=organisation, start=start, end=end)
     workbook = Workbook()
     ws = workbook.active
-    ws.title = "So theo doi ho so"
+    ws.title = "Sổ theo dõi hồ sơ"  # Excel: at most 31 characters, none of : \ / ? * [ ]
     last_col = get_column_letter(len(COLUMNS))
 
     ws["A1"] = f"Mẫu số {number}"

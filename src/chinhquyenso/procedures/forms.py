@@ -115,7 +115,7 @@ class StepForm(forms.Form):
             part = part.strip()
             if not part:
                 continue
-            if not part.isdigit():
+            if not (part.isascii() and part.isdigit()):  # "²".isdigit() is true; int() refuses it
                 raise forms.ValidationError(_("Chỉ nhập số thứ tự bước, cách nhau bởi dấu phẩy."))
             orders.append(int(part))
         return tuple(sorted(set(orders)))

@@ -29,7 +29,7 @@ class Field(models.Model):
 
 class ImplementingLevel(models.TextChoices):
     PROVINCE = "province", _("Cấp tỉnh")
-    DISTRICT = "district", _("Cấp huyện (trước 01/7/2025)")
+    DISTRICT = "district", _("Cấp huyện (trước 01/07/2025)")
     COMMUNE = "commune", _("Cấp xã")
     CENTRAL = "central", _("Cấp trung ương")
     OTHER = "other", _("Cơ quan khác")

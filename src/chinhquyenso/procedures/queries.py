@@ -7,10 +7,12 @@ lists are scoped to the organisations a person may see.
 
 from __future__ import annotations
 
+import re
+
 from django.db.models import Prefetch, Q, QuerySet
 
 from chinhquyenso.core import permissions
-from chinhquyenso.core.errors import NotFound
+from chinhquyenso.core.errors import NotFound, ValidationFailed
 from chinhquyenso.core.models import Organisation
 from chinhquyenso.procedures.models import (
     Field,
@@ -20,6 +22,17 @@ from chinhquyenso.procedures.models import (
     ProcessStep,
 )
 from chinhquyenso.procedures.text import fold
+
+# An id as typed in a query string or a file: ASCII digits only (`str.isdigit()` is also true
+# for "²", which int() refuses, and for "١٢", which it reads), and at most 18 of them, so
+# that any such number fits the bigint primary keys.
+_PLAIN_ID = re.compile(r"[0-9]{1,18}")
+
+
+def plain_id(value) -> int | None:
+    """`value` as an id if it is 1–18 ASCII digits, else None."""
+    text = str(value)
+    return int(text) if _PLAIN_ID.fullmatch(text) else None
 
 
 def _base() -> QuerySet[Procedure]:
@@ -42,17 +55,28 @@ def catalogue(
     level: str | None = None,
     include_inactive: bool = False,
 ) -> QuerySet[Procedure]:
-    """The catalogue, filtered: `field` is a Field id or name, `level` an ImplementingLevel."""
+    """The catalogue, filtered: `field` is a Field id or name, `level` an ImplementingLevel.
+    A `field` of digits that is not a plain id ("²", "١٢", 30 digits) is ValidationFailed
+    (`invalid_field`)."""
     qs = _base()
     if not include_inactive:
         qs = qs.filter(is_active=True)
     if q:
         qs = search(qs, q)
     if field not in (None, ""):
-        if isinstance(field, int) or str(field).isdigit():
-            qs = qs.filter(field_id=int(field))
+        text = str(field).strip()
+        field_id = field if isinstance(field, int) else plain_id(text)
+        if field_id is not None:
+            qs = qs.filter(field_id=field_id)
+        elif text.isdigit():
+            raise ValidationFailed(
+                f"Lĩnh vực “{field}” không hợp lệ: nhập mã số lĩnh vực (chữ số 0–9) hoặc tên "
+                "lĩnh vực.",
+                code="invalid_field",
+                details={"field": str(field)},
+            )
         else:
-            qs = qs.filter(field__name__iexact=str(field).strip())
+            qs = qs.filter(field__name__iexact=text)
     if level:
         qs = qs.filter(level=level)
     return qs.order_by("national_code")

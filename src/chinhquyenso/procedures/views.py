@@ -17,11 +17,13 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.forms.formsets import ManagementForm
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from chinhquyenso.core import errors, permissions
@@ -45,9 +47,15 @@ def _not_found(request, message: str):
     return render(request, "error.html", context, status=404)
 
 
+def _bad_request(request, message: str):
+    context = {"status": 400, "title": _("Yêu cầu không hợp lệ"), "message": message}
+    return render(request, "error.html", context, status=400)
+
+
 def _page(check):
-    """Signed in and `check(user)`; a service's NotFound becomes the Vietnamese 404 page and
-    its PermissionDenied the 403 page."""
+    """Signed in and `check(user)`; a service's NotFound becomes the Vietnamese 404 page, its
+    PermissionDenied the 403 page, and a ValidationFailed the view did not handle the 400 page
+    with its message."""
 
     def decorator(view):
         @wraps(view)
@@ -62,6 +70,8 @@ def _page(check):
                 return _not_found(request, exc.message)
             except errors.PermissionDenied:
                 raise PermissionDenied from None
+            except errors.ValidationFailed as exc:
+                return _bad_request(request, exc.message)
 
         return wrapped
 
@@ -75,6 +85,8 @@ def _public(view):
             return view(request, *args, **kwargs)
         except errors.NotFound as exc:
             return _not_found(request, exc.message)
+        except errors.ValidationFailed as exc:
+            return _bad_request(request, exc.message)
 
     return wrapped
 
@@ -119,9 +131,9 @@ def detail(request, code: str):
     user = request.user
     can_view = _can_view(user)
     version = procedure.current_version
-    wanted = request.GET.get("phien-ban")
-    if wanted and can_view and wanted.isdigit():
-        version = queries.get_version(procedure, int(wanted))
+    wanted = queries.plain_id(request.GET.get("phien-ban") or "")
+    if wanted is not None and can_view:  # anything but a number is ignored
+        version = queries.get_version(procedure, wanted)
     editable = list(_process_organisations(user)) if can_view else []
     context = {
         "procedure": procedure,
@@ -208,6 +220,16 @@ def _editor_organisation(user, org_id: int) -> Organisation:
     return org
 
 
+# Django's own texts for these are English.
+FORMSET_MESSAGES = {
+    "missing_management_form": gettext_lazy(
+        "Dữ liệu các bước gửi lên không đầy đủ hoặc đã bị thay đổi. Vui lòng tải lại trang và "
+        "nhập lại."
+    ),
+    "too_many_forms": gettext_lazy("Quy trình có tối đa %(num)d bước."),
+}
+
+
 def _formset(data, *, organisation, initial=None, day_minutes):
     units = Organisation.objects.filter(
         path__startswith=organisation.path, is_active=True
@@ -222,15 +244,33 @@ def _formset(data, *, organisation, initial=None, day_minutes):
         initial=initial,
         prefix="buoc",
         form_kwargs={"units": units, "targets": targets, "day_minutes": day_minutes},
+        error_messages=FORMSET_MESSAGES,
     )
 
 
-def _rows_with_blank(data, prefix: str = "buoc"):
-    """The posted formset data with one more (empty) row."""
+def _posted_rows(data, prefix: str = "buoc") -> int | None:
+    """The number of step rows the editor posted (its management form), or None when the
+    management form is missing or was tampered with (counts that are not whole numbers ≥ 0)."""
+    management = ManagementForm(data, prefix=prefix)
+    if not management.is_valid():
+        return None
+    total = management.cleaned_data["TOTAL_FORMS"]
+    return total if total >= 0 and management.cleaned_data["INITIAL_FORMS"] >= 0 else None
+
+
+def _rows_with_blank(data, rows: int, prefix: str = "buoc"):
+    """The posted formset data (`rows` rows) with one more (empty) row."""
     data = data.copy()
-    key = f"{prefix}-TOTAL_FORMS"
-    data[key] = str(int(data.get(key) or 0) + 1)
+    data[f"{prefix}-TOTAL_FORMS"] = str(rows + 1)
     return data
+
+
+def _saved_formset(current, *, organisation, day_minutes):
+    """(formset, total minutes) of the steps of the current process, as first shown."""
+    steps = list(current.steps.all()) if current else []
+    initial = [StepForm.initial_for(services.StepSpec.of(s), day_minutes) for s in steps]
+    formset = _formset(None, organisation=organisation, initial=initial, day_minutes=day_minutes)
+    return formset, (sum(s.allotment_minutes for s in steps) if steps else None)
 
 
 def _can_manage_processes(user) -> bool:
@@ -242,10 +282,10 @@ def _can_manage_processes(user) -> bool:
 def process_choose(request, code: str):
     """The chooser on the detail page: ?co-quan=<id> → that organisation's editor."""
     procedure = queries.get_procedure(code)
-    org_id = request.GET.get("co-quan") or ""
-    if not org_id.isdigit():
+    org_id = queries.plain_id(request.GET.get("co-quan") or "")
+    if org_id is None:
         return redirect("procedures:detail", code=procedure.national_code)
-    return redirect("procedures:process_editor", code=procedure.national_code, org_id=int(org_id))
+    return redirect("procedures:process_editor", code=procedure.national_code, org_id=org_id)
 
 
 @require_http_methods(["GET", "POST"])
@@ -260,6 +300,9 @@ def process_editor(request, code: str, org_id: int):
     action = request.POST.get("action", "save") if request.method == "POST" else ""
     problems: list = []
     total = None
+    error = ""
+    status = 200
+    rows = _posted_rows(request.POST) if request.method == "POST" else None
 
     if action == "default":
         specs = services.default_steps(procedure=procedure, organisation=organisation)
@@ -267,9 +310,17 @@ def process_editor(request, code: str, org_id: int):
         formset = _formset(None, organisation=organisation, initial=initial, day_minutes=day)
         total = sum(s.allotment_minutes for s in specs)
         messages.info(request, _("Đã điền quy trình mặc định; kiểm tra rồi bấm Lưu."))
+    elif request.method == "POST" and rows is None:
+        # Not the editor's own form (or a broken page): nothing is saved; the saved steps again.
+        formset, total = _saved_formset(current, organisation=organisation, day_minutes=day)
+        error = _(
+            "Dữ liệu các bước gửi lên không đầy đủ hoặc đã bị thay đổi nên chưa lưu gì. Dưới "
+            "đây là quy trình đang lưu; vui lòng nhập lại thay đổi."
+        )
+        status = 400
     elif action == "add":
         formset = _formset(
-            _rows_with_blank(request.POST), organisation=organisation, day_minutes=day
+            _rows_with_blank(request.POST, rows), organisation=organisation, day_minutes=day
         )
         formset.is_valid()  # show the rows' values; the blank row's errors are not shown
     elif request.method == "POST":
@@ -306,10 +357,7 @@ def process_editor(request, code: str, org_id: int):
             elif action == "check" and not problems:
                 messages.success(request, _("Quy trình hợp lệ."))
     else:
-        steps = list(current.steps.all()) if current else []
-        initial = [StepForm.initial_for(services.StepSpec.of(s), day) for s in steps]
-        formset = _formset(None, organisation=organisation, initial=initial, day_minutes=day)
-        total = sum(s.allotment_minutes for s in steps) if steps else None
+        formset, total = _saved_formset(current, organisation=organisation, day_minutes=day)
 
     context = {
         "procedure": procedure,
@@ -323,6 +371,7 @@ def process_editor(request, code: str, org_id: int):
         "total_text": services.format_minutes(total, day_minutes=day) if total else "—",
         "over": total is not None and legal.minutes is not None and total > legal.minutes,
         "problems": problems,
+        "error": error,
         "day_minutes": day,
     }
-    return render(request, "procedures/process_editor.html", context)
+    return render(request, "procedures/process_editor.html", context, status=status)

@@ -16,7 +16,7 @@ ORG_CODE_VALIDATOR = RegexValidator(
 
 class AdminLevel(models.TextChoices):
     PROVINCE = "province", _("Tỉnh/Thành phố")
-    DISTRICT = "district", _("Quận/Huyện (trước 01/7/2025)")
+    DISTRICT = "district", _("Quận/Huyện (trước 01/07/2025)")
     COMMUNE = "commune", _("Xã/Phường/Đặc khu")
 
 
@@ -56,7 +56,7 @@ class OrganisationKind(models.TextChoices):
     PROVINCE_OFFICE = "province_office", _("Văn phòng UBND tỉnh")
     DEPARTMENT = "department", _("Sở, ban, ngành")
     SERVICE_CENTRE = "service_centre", _("Trung tâm Phục vụ hành chính công")
-    DISTRICT_COMMITTEE = "district_committee", _("UBND huyện (trước 01/7/2025)")
+    DISTRICT_COMMITTEE = "district_committee", _("UBND huyện (trước 01/07/2025)")
     COMMUNE_COMMITTEE = "commune_committee", _("UBND xã/phường/đặc khu")
     UNIT = "unit", _("Phòng, ban, đơn vị trực thuộc")
     OTHER = "other", _("Cơ quan, tổ chức khác")

@@ -9,6 +9,7 @@ anyone else → 403); objects are looked up inside the person's scope, so an id 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import wraps
 
 from django.contrib import messages
@@ -190,10 +191,9 @@ def organisation_edit(request, pk: int):
 @page("organisation.manage")
 def admin_unit_options(request):
     """The <option>s of the communes of one province (htmx, for the organisation form)."""
-    try:
-        province_id = int(request.GET.get("province") or 0)
-    except ValueError:
-        province_id = 0
+    raw = (request.GET.get("province") or "").strip()
+    # ASCII digits that fit the id column; anything else ("²", 30 digits) lists no commune.
+    province_id = int(raw) if re.fullmatch(r"[0-9]{1,18}", raw) else 0
     communes = AdministrativeUnit.objects.filter(
         level=AdminLevel.COMMUNE, parent_id=province_id
     ).order_by("name")

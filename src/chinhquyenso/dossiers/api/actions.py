@@ -29,6 +29,7 @@ from chinhquyenso.dossiers.api.schemas import (
     TransferIn,
 )
 from chinhquyenso.dossiers.api.serialise import detail, reloaded
+from chinhquyenso.dossiers.privacy import sees_personal_data
 
 
 def _act(request, code: str, call) -> dict:
@@ -38,7 +39,8 @@ def _act(request, code: str, call) -> dict:
     actor = person_only(request)
     dossier = dossier_in_scope(request, code)
     call(actor, dossier)
-    return detail(reloaded(dossier))
+    now = reloaded(dossier)
+    return detail(now, personal=sees_personal_data(actor, now))
 
 
 _ACTION = "/{code}/actions/"

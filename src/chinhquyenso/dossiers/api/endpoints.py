@@ -29,6 +29,7 @@ from chinhquyenso.dossiers.api.schemas import (
     SupervisionOut,
 )
 from chinhquyenso.dossiers.api.serialise import detail, figures, ref, summary
+from chinhquyenso.dossiers.privacy import personal_data_visible, sees_personal_data
 
 
 @router.post(
@@ -50,7 +51,7 @@ def receive(request: HttpRequest, payload: IntakeIn):
         else None,
     )
     # Built from what the service holds in memory: nothing is read back.
-    return HttpStatus(201, detail(dossier))
+    return HttpStatus(201, detail(dossier, personal=sees_personal_data(request.auth, dossier)))
 
 
 @router.get("", response=DossierListOut, auth=AUTH, summary="Hàng đợi và danh sách hồ sơ")
@@ -70,7 +71,9 @@ def list_dossiers(request: HttpRequest, filters: Query[FilterQuery]):
     else:
         qs = queries.filtered_dossiers(request.auth, params)
     count = qs.count()
-    return {"count": count, "items": [summary(d) for d in qs[offset : offset + limit]]}
+    rows = list(qs[offset : offset + limit])
+    visible = personal_data_visible(request.auth, rows)
+    return {"count": count, "items": [summary(d, personal=d.pk in visible) for d in rows]}
 
 
 @router.get("/supervision", response=SupervisionOut, auth=session_auth, summary="Số liệu giám sát")
@@ -100,4 +103,5 @@ def supervision(
 @router.get("/{code}", response=DossierDetailOut, auth=AUTH, summary="Chi tiết hồ sơ")
 def get_dossier(request: HttpRequest, code: str):
     require_read_scope(request)
-    return detail(dossier_in_scope(request, code))
+    dossier = dossier_in_scope(request, code)
+    return detail(dossier, personal=sees_personal_data(request.auth, dossier))

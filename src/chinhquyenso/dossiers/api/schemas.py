@@ -97,8 +97,11 @@ class DossierOut(Schema):
     handling_organisation: Ref
     channel: int
     applicant_kind: int
+    # False: the caller may see the dossier but not the applicant's personal data
+    # (dossiers/privacy.py): the name is masked, the number, phone, e-mail and address null.
+    personal_data: bool
     applicant_name: str
-    applicant_id_number: str
+    applicant_id_number: str | None
     submitted_at: datetime
     received_at: datetime | None
     clock_started_at: datetime | None
@@ -161,9 +164,9 @@ class DocumentOut(Schema):
 
 
 class DossierDetailOut(DossierOut):
-    applicant_phone: str
-    applicant_email: str
-    applicant_address: str
+    applicant_phone: str | None
+    applicant_email: str | None
+    applicant_address: str | None
     fees: list[dict]
     fees_paid: bool
     returned_via: str

@@ -11,6 +11,7 @@ from chinhquyenso.dossiers.models import (
     Dossier,
     Status,
 )
+from chinhquyenso.dossiers.public import mask_name
 
 # --- Serialisation ------------------------------------------------------------------------------
 
@@ -45,7 +46,9 @@ def available_actions(d: Dossier) -> list[str]:
     return [name for name, (sources, _) in services.ACTIONS.items() if d.status in sources]
 
 
-def summary(d: Dossier, now=None) -> dict:
+def summary(d: Dossier, *, personal: bool, now=None) -> dict:
+    """The list row. `personal` (from `privacy.personal_data_visible`): the applicant's name and
+    identification number; otherwise the masked name and no number."""
     result = timeliness.evaluate(d, now=now)
     return {
         "code": d.code,
@@ -58,8 +61,9 @@ def summary(d: Dossier, now=None) -> dict:
         "handling_organisation": ref(d.handling_organisation),
         "channel": d.channel,
         "applicant_kind": d.applicant_kind,
-        "applicant_name": d.applicant_name,
-        "applicant_id_number": d.applicant_id_number,
+        "personal_data": personal,
+        "applicant_name": d.applicant_name if personal else mask_name(d.applicant_name),
+        "applicant_id_number": d.applicant_id_number if personal else None,
         "submitted_at": local(d.submitted_at),
         "received_at": local(d.received_at),
         "clock_started_at": local(d.clock_started_at),
@@ -98,10 +102,10 @@ def _related(d: Dossier, name: str, query):
     return known[name] if name in known else query()
 
 
-def detail(d: Dossier) -> dict:
+def detail(d: Dossier, *, personal: bool) -> dict:
     """The whole dossier. A dossier a service has just created carries the rows it wrote, so
     the 201 of an intake is built without reading anything back."""
-    data = summary(d)
+    data = summary(d, personal=personal)
     children = _related(
         d,
         "children",
@@ -117,9 +121,9 @@ def detail(d: Dossier) -> dict:
     )
     data.update(
         {
-            "applicant_phone": d.applicant_phone,
-            "applicant_email": d.applicant_email,
-            "applicant_address": d.applicant_address,
+            "applicant_phone": d.applicant_phone if personal else None,
+            "applicant_email": d.applicant_email if personal else None,
+            "applicant_address": d.applicant_address if personal else None,
             "fees": d.fees,
             "fees_paid": d.fees_paid,
             "returned_via": d.returned_via,

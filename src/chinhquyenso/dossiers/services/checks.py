@@ -156,6 +156,39 @@ def file_for(actor, file_id) -> StoredFile:
     return stored
 
 
+def reusable_document(actor, document_id, id_number: str) -> DossierDocument | None:
+    """The earlier document `document_id` if `actor` may reuse it for the applicant
+    `id_number` (digitisation: a digitised document is reused rather than asked again, Decree
+    61/2018 as amended by Decree 107/2021): it belongs to a dossier of the same applicant that `actor` may see, by
+    the dossiers module's own rule (`queries`): an official's visibility, an API key's
+    organisation, an applicant's own dossiers. The intake page offers only those
+    (`views.intake.reusable_documents`); the API is held to the same here.
+
+    None for an unknown id, another applicant's document and one on a dossier out of sight
+    alike, so the answer does not tell whether the id exists elsewhere."""
+    # Imported here: the read side imports this package (deadlines) at its own import.
+    from chinhquyenso.dossiers import queries
+
+    if isinstance(document_id, bool):
+        return None
+    try:
+        pk = int(document_id)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(actor, ApiKey):
+        dossiers = queries.dossiers_visible_to_api_key(actor)
+    elif getattr(actor, "is_applicant", False):
+        dossiers = queries.dossiers_of_applicant(actor)
+    else:
+        dossiers = queries.dossiers_visible_to(actor)
+    holders = dossiers.filter(applicant_id_number=id_number).order_by().values("pk")
+    return (
+        DossierDocument.objects.select_related("dossier", "file")
+        .filter(pk=pk, dossier__in=holders)
+        .first()
+    )
+
+
 def clean_documents(
     *, actor, version, documents: list[dict], id_number: str, supplement_round: int = 0
 ) -> list[DossierDocument]:
@@ -195,15 +228,12 @@ def clean_documents(
         stored = file_for(actor, item["file_id"]) if item.get("file_id") not in (None, "") else None
         reused = None
         if item.get("reused_from") not in (None, ""):
-            reused = (
-                DossierDocument.objects.select_related("dossier", "file")
-                .filter(pk=item["reused_from"])
-                .first()
-            )
-            if reused is None or reused.dossier.applicant_id_number != id_number:
+            reused = reusable_document(actor, item["reused_from"], id_number)
+            if reused is None:
                 raise invalid(
                     "documents",
-                    f"Giấy tờ thứ {n}: chỉ dùng lại giấy tờ đã nộp của chính người nộp.",
+                    f"Giấy tờ thứ {n}: chỉ dùng lại giấy tờ đã nộp của chính người nộp, "
+                    "trong hồ sơ bạn được xem.",
                     "reuse_not_allowed",
                 )
             stored = stored or reused.file
@@ -264,7 +294,11 @@ def choice(value, choices, field: str, message: str):
 def clean_fees(fees, version) -> list[dict]:
     if fees is None:
         return [
-            {"label": f.get("label", ""), "amount_vnd": int(f.get("amount_vnd") or 0)}
+            {
+                "label": f.get("label", ""),
+                # An amount the procedure does not state stays unknown (None), not 0 (free).
+                "amount_vnd": None if f.get("amount_vnd") in (None, "") else int(f["amount_vnd"]),
+            }
             for f in (version.fees or [])
         ]
     if not isinstance(fees, list | tuple):

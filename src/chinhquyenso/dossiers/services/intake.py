@@ -16,7 +16,13 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from chinhquyenso.core.errors import NotFound, ValidationFailed, from_django_validation
+from chinhquyenso.core import permissions
+from chinhquyenso.core.errors import (
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    from_django_validation,
+)
 from chinhquyenso.core.models import ApiKey, Organisation
 from chinhquyenso.dossiers import notify as applicant_notify
 from chinhquyenso.dossiers import tasks as dossier_tasks
@@ -437,26 +443,48 @@ def accept_online_submission(
     return d
 
 
+def _may_refuse(actor, d: Dossier) -> None:
+    """Who may refuse `d` now (the dossier page offers the action to the same people,
+    `views.dossier.available_actions`):
+
+    * whoever may act on the current step: at reception, the desk officer holding the
+      reception step (the first step of the process; status 2 until it is handed on);
+    * a leader of the handling organisation, or the head of the unit holding the dossier;
+    * a desk officer of the receiving organisation as such, only for an online submission not
+      yet accepted (status 1, at no step yet). Once received, the desk refuses as the actor of
+      the reception step; handed on to a processing step, the refusal belongs to that step's
+      actor or the leaders, and the desk is told so (`refuse_after_reception`).
+    """
+    if c.may_act_on_step(actor, d):
+        return
+    managers = [(APPROVE, d.handling_organisation), (APPROVE, d.current_unit)]
+    if any(permissions.can(actor, action, obj) for action, obj in managers if obj is not None):
+        return
+    if permissions.can(actor, RECEIVE, d.receiving_organisation):
+        # A status the refusal never starts from is left to check_action (its own message).
+        if d.status == Status.SUBMITTED or d.status not in c.ACTIONS["refuse"][0]:
+            return
+        step = d.current_step
+        raise PermissionDenied(
+            f"Hồ sơ đã được tiếp nhận và đang ở bước “{step.name if step else ''}”: chỉ người "
+            f"xử lý bước này hoặc lãnh đạo {d.handling_organisation.name} mới được từ chối hồ sơ.",
+            code="refuse_after_reception",
+            details={"status": d.status, "step": step.order if step else None},
+        )
+    raise PermissionDenied("Bạn không có quyền thực hiện thao tác này.")
+
+
 @transaction.atomic
 def refuse(
     *, actor, dossier: Dossier, reason: str, expected_revision: int | None = None
 ) -> Dossier:
     """Refuse the dossier (status 3, Form 03) with the reason.
 
-    By a desk officer of the receiving organisation (at reception), the current step's actor or
-    a leader / unit head of the handling organisation (during processing).
+    By a desk officer of the receiving organisation at reception, the current step's actor or
+    a leader / unit head of the handling organisation (during processing): see `_may_refuse`.
     """
     d = c.lock(dossier, expected_revision)
-    if not c.may_act_on_step(actor, d):
-        c.require_any(
-            actor,
-            d,
-            [
-                (RECEIVE, d.receiving_organisation),
-                (APPROVE, d.handling_organisation),
-                (APPROVE, d.current_unit),
-            ],
-        )
+    _may_refuse(actor, d)
     c.check_action(d, "refuse", Status.REFUSED)
     reason = c.check_text(reason, "reason", "Cần ghi rõ lý do từ chối.")
     c.refuse_while_transferred(d)

@@ -21,9 +21,15 @@ def not_found(request, message: str):
     return render(request, "error.html", context, status=404)
 
 
+def bad_request(request, message: str):
+    context = {"status": 400, "title": _("Yêu cầu không hợp lệ"), "message": message}
+    return render(request, "error.html", context, status=400)
+
+
 def page(action: str | None):
     """Signed in, and allowed `action` somewhere (None: any official). A service's NotFound
-    becomes the Vietnamese 404 page, its PermissionDenied the 403 page."""
+    becomes the Vietnamese 404 page, its PermissionDenied the 403 page, and a ValidationFailed
+    the view did not turn into a form error the 400 page with its message (never a 500)."""
 
     def decorator(view):
         @wraps(view)
@@ -44,6 +50,8 @@ def page(action: str | None):
                 return not_found(request, exc.message)
             except errors.PermissionDenied:
                 raise PermissionDenied from None
+            except errors.ValidationFailed as exc:
+                return bad_request(request, exc.message)
 
         return wrapped
 

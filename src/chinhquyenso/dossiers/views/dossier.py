@@ -29,12 +29,13 @@ from chinhquyenso.dossiers.models import (
     Status,
     StepRun,
 )
-from chinhquyenso.dossiers.permissions import APPROVE, ASSIGN, RECEIVE, RETURN, SUPERVISE
+from chinhquyenso.dossiers.permissions import APPROVE, ASSIGN, RECEIVE, RETURN
+from chinhquyenso.dossiers.privacy import sees_personal_data
 from chinhquyenso.dossiers.public import mask_name
 from chinhquyenso.dossiers.services import _common as c
 from chinhquyenso.dossiers.services import rating as rating_service
 from chinhquyenso.dossiers.services import results, routing
-from chinhquyenso.dossiers.views._common import STALE_MESSAGE, not_found, page
+from chinhquyenso.dossiers.views._common import STALE_MESSAGE, page
 from chinhquyenso.procedures.models import StepKind
 from chinhquyenso.signing import seal
 from chinhquyenso.signing.keys import Pkcs11Key, Pkcs12Key
@@ -243,21 +244,6 @@ def _form(action: str, d: Dossier, route: Route, data=None, files=None):
     if action == "return_result":
         initial |= {"method": d.result_delivery, "recipient": ""}
     return cls(data, files, initial=initial, prefix=action, **kwargs)
-
-
-def sees_personal_data(user, d: Dossier) -> bool:
-    """Identification number, phone, e-mail and address: for the desk of the receiving
-    organisation, whoever may act on the dossier now or handled it, and the leaders and
-    supervisors of the handling organisation. Others who can see the dossier (a unit it
-    passed through, the other side of a transfer) see the masked name only."""
-    if user.is_superuser or d.current_handler_id == user.pk or c.may_act_on_step(user, d):
-        return True
-    can = permissions.can
-    if can(user, RECEIVE, d.receiving_organisation) or can(user, RETURN, d.receiving_organisation):
-        return True
-    if can(user, APPROVE, d.handling_organisation) or can(user, SUPERVISE, d.handling_organisation):
-        return True
-    return StepRun.objects.filter(dossier=d, handler=user).exists()
 
 
 def printable_forms(d: Dossier) -> list[tuple[str, str]]:
@@ -490,18 +476,29 @@ def act(request, code: str, action: str):
 # --- Printed forms -------------------------------------------------------------------------
 
 
+def _cannot_print(request, message: str):
+    context = {"status": 400, "title": "Không in được biểu mẫu", "message": message}
+    return render(request, "error.html", context, status=400)
+
+
 @page(None)
 @require_GET
 def form_pdf(request, code: str, purpose: str):
-    """Forms 01–05 as PDF for whoever may see the dossier, sealed with the receiving
-    organisation's seal when it has one (otherwise marked "Chưa ký số"; issue #4)."""
+    """The forms the dossier page offers now (`printable_forms`: a refusal only for a refused
+    dossier, …), as PDF, for those who may see the applicant's personal data the forms carry
+    (`privacy`); sealed with the receiving organisation's seal when it has one (otherwise
+    marked "Chưa ký số"; issue #4)."""
     if purpose not in FormPurpose.values or purpose == FormPurpose.REGISTER:
         raise Http404
     d = queries.get_dossier_for(request.user, code)
+    if not sees_personal_data(request.user, d):
+        raise PermissionDenied
+    if purpose not in {p for p, _title in printable_forms(d)}:
+        return _cannot_print(request, "Biểu mẫu này không áp dụng cho hồ sơ ở tình trạng hiện nay.")
     try:
         issued = forms_pdf.issue_form(dossier=d, purpose=purpose)
     except errors.ValidationFailed as exc:
-        return not_found(request, exc.message)
+        return _cannot_print(request, exc.message)
     response = HttpResponse(issued.pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{d.code}-{purpose}.pdf"'
     return response

@@ -65,6 +65,10 @@ def procedure_search(request):
     )
 
 
+# The field of the htmx request that asks for the reusable scans (not an intake).
+REUSE_LOOKUP = "tim_giay_to_tai_su_dung"
+
+
 @page(RECEIVE)
 @require_http_methods(["GET", "POST"])
 def intake(request):
@@ -90,10 +94,15 @@ def intake(request):
         return not_found(request, "Không tìm thấy thủ tục hành chính này tại nơi tiếp nhận.")
     version = procedure.current_version
     documents = version.documents or []
-    id_number = (request.POST.get("id_number") or request.GET.get("id_number") or "").strip()
+    id_number = (request.POST.get("id_number") or "").strip()
     reusable = reusable_documents(request.user, documents, id_number)
-    if request.method == "GET" and request.headers.get("HX-Request") and "id_number" in request.GET:
-        # htmx, after the id number is typed: the earlier scans the desk may reuse.
+    if (
+        request.method == "POST"
+        and request.headers.get("HX-Request")
+        and REUSE_LOOKUP in request.POST
+    ):
+        # htmx, after the id number is typed: the earlier scans the desk may reuse. A POST, so
+        # the applicant's number stays out of URLs, access logs and proxies' logs.
         form = IntakeForm(documents=documents, reusable=reusable)
         return render(
             request, "dossiers/_reuse_candidates.html", {"form": form, "id_number": id_number}
@@ -103,7 +112,9 @@ def intake(request):
     )
     form.fields["id_number"].widget.attrs.update(
         {
-            "hx-get": f"{request.path}?thu_tuc={procedure.national_code}&to_chuc={desk.pk}",
+            "hx-post": f"{request.path}?thu_tuc={procedure.national_code}&to_chuc={desk.pk}",
+            "hx-include": "this",
+            "hx-vals": f'{{"{REUSE_LOOKUP}": "1"}}',
             "hx-trigger": "input changed delay:400ms, change",
             "hx-target": "#tai-su-dung",
             "hx-swap": "innerHTML",

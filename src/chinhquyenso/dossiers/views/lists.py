@@ -12,10 +12,11 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from chinhquyenso.core import errors, permissions
-from chinhquyenso.dossiers import queries, rating_queries, register_xlsx, timeliness
+from chinhquyenso.dossiers import privacy, queries, rating_queries, register_xlsx, timeliness
 from chinhquyenso.dossiers.forms import PeriodForm
 from chinhquyenso.dossiers.models import Channel, Status, Timeliness
 from chinhquyenso.dossiers.permissions import SUPERVISE
@@ -40,8 +41,12 @@ def _paginate(request, qs, count: int | None = None):
         paginator.count = count  # already counted (the queue's tab): not counted again
     page_obj = paginator.get_page(request.GET.get("trang"))
     now = timezone.now()
-    for d in page_obj.object_list:
+    rows = list(page_obj.object_list)
+    visible = privacy.personal_data_visible(request.user, rows)
+    for d in rows:
         d.state = timeliness.evaluate(d, now=now)
+        d.shown_applicant = privacy.shown_name(d, visible)  # whole or masked (privacy.py)
+    page_obj.object_list = rows
     return page_obj
 
 
@@ -92,6 +97,13 @@ def dossier_list(request):
     )
 
 
+def _number(value) -> int | None:
+    """`value` as an int if it is written in ASCII digits, else None ("²".isdigit() is true but
+    int("²") fails)."""
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def _describe(filters: dict) -> list[str]:
     """Readable chips for the filters in force."""
     labels = {
@@ -107,10 +119,10 @@ def _describe(filters: dict) -> list[str]:
     }
     out = []
     for key, value in filters.items():
-        if key == "channel" and str(value).isdigit() and int(value) in Channel.values:
-            out.append(f"Kênh: {Channel(int(value)).label}")
-        elif key == "status" and str(value).isdigit() and int(value) in Status.values:
-            out.append(f"Trạng thái: {Status(int(value)).label}")
+        if key == "channel" and _number(value) in Channel.values:
+            out.append(f"Kênh: {Channel(_number(value)).label}")
+        elif key == "status" and _number(value) in Status.values:
+            out.append(f"Trạng thái: {Status(_number(value)).label}")
         elif key == "progress":
             out.append(progress.get(value, value))
         elif key == "timeliness" and value in Timeliness.values:
@@ -166,17 +178,46 @@ def _figures(s) -> dict:
     }
 
 
+# The longest period of the figures and of the register: `queries.supervision_counts` and
+# `register_xlsx.build_register` refuse longer ones (366 × 5 days in both).
+MAX_PERIOD_DAYS = register_xlsx.MAX_DAYS
+
+
+def _check_period(form: PeriodForm, start: date, end: date) -> bool:
+    """Whether the figures and the register accept [start, end] (the end not before the start,
+    at most five years). If not, the reason goes on `form`, so the page says what to correct
+    rather than failing in the query."""
+    dates = {"start": f"{start:%d/%m/%Y}", "end": f"{end:%d/%m/%Y}"}
+    if end < start:
+        message = _("“Từ ngày” (%(start)s) phải trước hoặc trùng “Đến ngày” (%(end)s).")
+    elif (end - start).days > MAX_PERIOD_DAYS:
+        message = _("Mỗi lần chỉ xem tối đa 5 năm (từ %(start)s đến %(end)s là quá dài).")
+    else:
+        return True
+    form.add_error(None, message % dates)
+    return False
+
+
 @page(SUPERVISE)
 @require_GET
 def supervision(request):
+    """The figures of the chosen organisation for a period (default: this month). A bad
+    filter shows the page of the default period with the form's errors, status 400."""
     organisations = organisations_where(request.user, SUPERVISE)
     form = PeriodForm(request.GET or None, organisations=organisations)
     org = chosen_organisation(request, organisations)
     period = None
-    if form.is_bound and form.is_valid() and form.cleaned_data.get("tu"):
-        period = (form.cleaned_data["tu"], form.cleaned_data.get("den") or timezone.localdate())
-    elif not form.is_bound:
+    status = 200
+    if not form.is_bound:
         form = PeriodForm(initial={"to_chuc": org.pk if org else None}, organisations=organisations)
+    elif not form.is_valid():
+        status = 400
+    elif form.cleaned_data.get("tu"):
+        wanted = (form.cleaned_data["tu"], form.cleaned_data.get("den") or timezone.localdate())
+        if _check_period(form, *wanted):
+            period = wanted
+        else:
+            status = 400
     counts = queries.supervision_counts(request.user, org, period)
     ratings = rating_queries.rating_summary(request.user, org)
     figures = _figures(counts)
@@ -193,26 +234,39 @@ def supervision(request):
             "register_start": counts.period[0],
             "register_end": counts.period[1],
         },
+        status=status,
     )
 
 
 @page(SUPERVISE)
 @require_GET
 def register(request):
-    """Form 06 (Sổ theo dõi hồ sơ) as Excel for an organisation and a date range."""
+    """Form 06 (Sổ theo dõi hồ sơ) as Excel for an organisation and a date range. A bad
+    period, or a register the active form set cannot print, is the form again with the
+    reason, status 400."""
     organisations = organisations_where(request.user, SUPERVISE)
     form = PeriodForm(request.GET, organisations=organisations)
     if not form.is_valid():
-        return render(request, "dossiers/register_error.html", {"form": form}, status=400)
+        return _register_refused(request, form)
     org = next(o for o in organisations if o.pk == form.cleaned_data["to_chuc"])
     if not permissions.can(request.user, SUPERVISE, org):
         raise PermissionDenied
     end = form.cleaned_data.get("den") or timezone.localdate()
     start = form.cleaned_data.get("tu") or end.replace(day=1)
-    data = register_xlsx.build_register(organisation=org, start=start, end=end)
+    if not _check_period(form, start, end):
+        return _register_refused(request, form)
+    try:
+        data = register_xlsx.build_register(organisation=org, start=start, end=end)
+    except errors.ValidationFailed as exc:  # e.g. the active form set has no register template
+        form.add_error(None, exc.message)
+        return _register_refused(request, form)
     response = HttpResponse(
         data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     name = f"so-theo-doi-ho-so-{start:%Y%m%d}-{end:%Y%m%d}.xlsx"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+def _register_refused(request, form: PeriodForm):
+    return render(request, "dossiers/register_error.html", {"form": form}, status=400)

@@ -41,6 +41,7 @@ from chinhquyenso.procedures.models import (
     Procedure,
     ProcedureVersion,
 )
+from chinhquyenso.procedures.queries import plain_id
 from chinhquyenso.procedures.services.records import (
     VERSION_FIELDS,
     ParsedRecord,
@@ -181,9 +182,9 @@ def search_text(code: str, name: str, field_name: str) -> str:
 
 def _resolve_organisations(refs: list[str], warnings: list[str], code: str) -> list[Organisation]:
     ids = [
-        int(r[len(ORG_ID_PREFIX) :])
+        pk
         for r in refs
-        if r.startswith(ORG_ID_PREFIX) and r[len(ORG_ID_PREFIX) :].isdigit()
+        if r.startswith(ORG_ID_PREFIX) and (pk := plain_id(r[len(ORG_ID_PREFIX) :])) is not None
     ]
     codes = [r for r in refs if not r.startswith(ORG_ID_PREFIX)]
     found = list(Organisation.objects.filter(org_code__in=codes)) + list(

@@ -24,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, bind: str, **options):
         host, _, port = bind.rpartition(":")
-        if not host or not port.isdigit():
+        if not host or not (port.isascii() and port.isdigit()):  # "²".isdigit() is true
             raise CommandError(f"--bind không hợp lệ: {bind!r} (ví dụ 127.0.0.1:8001)")
         pki, created = demo.ensure_pki(Path(settings.VAR_DIR))
         if created:

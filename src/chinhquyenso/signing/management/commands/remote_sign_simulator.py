@@ -44,7 +44,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, bind, keys, auto_confirm, confirm_timeout, demo_keys, **options):
         host, _, port = bind.rpartition(":")
-        if not host or not port.isdigit():
+        if not host or not (port.isascii() and port.isdigit()):  # "²".isdigit() is true
             raise CommandError("--bind phải có dạng địa chỉ:cổng, ví dụ 127.0.0.1:8002.")
         directory = Path(keys)
         directory.mkdir(parents=True, exist_ok=True)
