@@ -303,6 +303,10 @@ def test_tampered_file_is_never_served(stored_pdf, responsible):
     with pytest.raises(Conflict) as exc:
         files.open_verified(actor=responsible, stored_file=stored_pdf)
     assert exc.value.code == "file_integrity_failed"
+    # No one is messaged: the message says where the failure went (the audit log), truthfully.
+    assert exc.value.message.endswith(
+        "Lỗi đã được ghi vào nhật ký để quản trị hệ thống khôi phục tệp từ bản sao lưu."
+    )
     stored_pdf.refresh_from_db()
     assert stored_pdf.integrity_failed_at is not None
     entry = AuditEntry.objects.get(action="file.integrity_failed")

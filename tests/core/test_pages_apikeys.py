@@ -54,3 +54,19 @@ def test_other_communes_keys_are_invisible(client, commune_admin, province_admin
     sign_in(client, commune_admin)
     assert "Khóa xã B" not in client.get(PAGE).content.decode()
     assert client.post(f"{PAGE}{key.pk}/thu-hoi/").status_code == 404
+
+
+def test_scopes_are_shown_by_their_vietnamese_label(client, commune_admin, commune_a):
+    apikeys.create_api_key(
+        actor=commune_admin,
+        organisation=commune_a,
+        name="Cổng dịch vụ công",
+        scopes=["people:read", "calendar:read"],
+    )
+    sign_in(client, commune_admin)
+    html = client.get(PAGE).content.decode()
+    table = html.split('id="api-keys"', 1)[1].split("</table>", 1)[0]
+    assert '<span class="badge text-bg-light border" title="people:read">' in table
+    assert ">Đọc danh sách cán bộ</span>" in table
+    assert ">Tính hạn theo lịch làm việc</span>" in table
+    assert ">people:read<" not in table  # the code only as the tooltip

@@ -83,6 +83,11 @@ def test_filters(client, province_admin, province, responsible):
     assert rows(date_from=tomorrow) == 0
     bad = client.get(PAGE, {"date_from": "hôm qua"}).content.decode()
     assert "Nhập ngày theo dạng dd/mm/yyyy." in bad
+    # The same day is a valid range (above), so the message does not say "after".
+    reversed_range = client.get(
+        PAGE, {"date_from": tomorrow, "date_to": today.strftime("%d/%m/%Y")}
+    ).content.decode()
+    assert "Ngày kết thúc không được trước ngày bắt đầu." in reversed_range
 
 
 def test_integrity_check_ok_and_broken(client, province_admin, province):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from chinhquyenso.core.models import AuditEntry, CalendarOverride
+from chinhquyenso.core.models.calendar import Weekday
 from chinhquyenso.core.services import calendar as calendar_service
 from tests.core.test_pages_support import sign_in
 
@@ -31,6 +32,32 @@ def test_page_lists_the_years_holidays(client, province_admin):
     assert "01/01/2026" in html
     assert "Giỗ Tổ Hùng Vương" in html
     assert "02/09/2026" in html
+
+
+def test_weekdays_are_written_as_everywhere_else(client, province_admin):
+    """The weekday as `Weekday` labels it (Thứ Năm, Chủ nhật), not Django's "Thứ 5"."""
+    sign_in(client, province_admin)
+    html = client.get(PAGE, {"nam": 2026}).content.decode()
+    table = html.split('id="holidays"', 1)[1].split("</table>", 1)[0]
+    rows = {
+        row.split("</td>", 1)[0].rsplit(">", 1)[-1]: row
+        for row in table.split('<td class="text-nowrap">')[1:]
+    }
+    assert "Thứ Năm" in rows["01/01/2026"]  # Tết Dương lịch
+    assert "Chủ nhật" in rows["26/04/2026"]  # Giỗ Tổ Hùng Vương
+    assert "Thứ 5" not in table and "Chủ Nhật" not in table
+    # The Saturday worked for the 31/08 bridge day is listed with its weekday.
+    assert "22/08/2026 (Thứ Bảy)" in html
+    # The office sessions' weekdays (admin, OfficeSession) in the same style.
+    assert [str(day.label) for day in Weekday] == [
+        "Thứ Hai",
+        "Thứ Ba",
+        "Thứ Tư",
+        "Thứ Năm",
+        "Thứ Sáu",
+        "Thứ Bảy",
+        "Chủ nhật",
+    ]
 
 
 def test_create_global_override_through_the_page(client, province_admin):

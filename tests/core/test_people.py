@@ -129,3 +129,19 @@ def test_totp_enrolment_needs_a_current_code(leader):
     device.throttle_reset()  # the throttling delay has passed
     assert people.confirm_totp_enrolment(user=leader, device=device, token=token)
     assert people.confirmed_totp(leader) == device
+
+
+def test_a_position_ends_on_or_after_its_start(commune_admin, responsible):
+    import datetime as dt
+
+    position = responsible.positions.get()
+    with pytest.raises(ValidationFailed) as exc:
+        people.end_position(
+            actor=commune_admin, position=position, end_date=position.start_date - dt.timedelta(1)
+        )
+    assert exc.value.message == "Ngày kết thúc không được trước ngày bắt đầu."
+    # The same day is accepted: the message must not say "after".
+    ended = people.end_position(
+        actor=commune_admin, position=position, end_date=position.start_date
+    )
+    assert ended.end_date == position.start_date

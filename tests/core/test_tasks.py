@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import uuid
 from datetime import timedelta
 from unittest import mock
 
@@ -228,3 +229,17 @@ def test_anonymous_is_sent_to_login(client, failed_then_succeeded):
     response = client.get(reverse("core:tasks"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("core:login"))
+
+
+def test_task_count_has_thousands_separators(client, superuser, db):
+    flaky_job.enqueue("k", fail_times=0)
+    first = DBTaskResult.objects.get()
+    DBTaskResult.objects.bulk_create(
+        DBTaskResult(**{**model_to_fields(first), "id": uuid.uuid4()}) for _ in range(1233)
+    )
+    login_verified(client, superuser)
+    assert "1.234 tác vụ" in client.get(reverse("core:tasks")).content.decode()
+
+
+def model_to_fields(row) -> dict:
+    return {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields}

@@ -305,3 +305,10 @@ def test_demo_otp_refuses_accounts_that_are_not_demo(loaded):
         call_command("demo_otp", "motcua.donduong")
     with pytest.raises(CommandError, match="Không có tài khoản"):
         call_command("demo_otp", "khongtontai")
+
+
+def test_plan_writes_the_reform_date_as_dd_mm_yyyy():
+    """The reform date as every date is shown, dd/mm/yyyy: 01/07/2025, not 01/7/2025."""
+    (district,) = build_plan(DEFAULT_SEED).historical
+    assert district.org.address.endswith("(trước 01/07/2025)")
+    assert district.reason.startswith("Chính quyền địa phương hai cấp từ 01/07/2025:")

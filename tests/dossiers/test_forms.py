@@ -528,6 +528,74 @@ def test_control_sheet_adds_the_return_to_the_desk_when_resolved(
     ]
 
 
+@pytest.mark.parametrize("form_set", ["tt01-2018", "tt03-2025"])
+def test_control_sheet_prints_when_the_receiver_received_the_dossier(
+    dossier,
+    commune_a,
+    unit_a,
+    procedure,
+    responsible,
+    colleague,
+    province_admin,
+    tmp_path,
+    form_set,
+):
+    """Like "1. Giao", "2. Nhận" has a time: when the receiver took the dossier (claimed), or
+    the hand-over itself when they were named then; none while nobody has taken it."""
+    formsets.ensure_form_sets()
+    if form_set != "tt01-2018":
+        formsets.activate_form_set(actor=province_admin, code=form_set)
+    _process, steps = make_process(
+        procedure,
+        commune_a,
+        [
+            (commune_a, "Tiếp nhận hồ sơ", StepKind.RECEIVE),
+            (unit_a, "Thẩm định hồ sơ", StepKind.HANDLE),
+            (commune_a, "Lãnh đạo phê duyệt", StepKind.APPROVE),
+        ],
+    )
+    add_step_run(
+        dossier,
+        steps[0],
+        started_at=vn(2026, 3, 2, 8, 30),
+        due_at=vn(2026, 3, 2, 10, 30),
+        finished_at=vn(2026, 3, 2, 9, 0),
+        handler=responsible,
+    )
+    add_step_run(
+        dossier,
+        steps[1],
+        started_at=vn(2026, 3, 2, 9, 0),
+        due_at=vn(2026, 3, 2, 11, 0),
+        finished_at=vn(2026, 3, 2, 10, 45),
+        handler=colleague,
+        handed_over_by=responsible,
+    )
+    DossierEvent.objects.create(
+        dossier=dossier,
+        at=vn(2026, 3, 2, 9, 20),
+        actor=colleague,
+        action="claimed",
+        from_status=Status.PROCESSING,
+        to_status=Status.PROCESSING,
+        from_step=steps[1],
+        to_step=steps[1],
+    )
+    add_step_run(
+        dossier,
+        steps[2],
+        started_at=vn(2026, 3, 2, 10, 45),
+        due_at=vn(2026, 3, 2, 14, 0),
+        handed_over_by=colleague,
+    )  # nobody has taken the approval yet
+    text = pdf_text(
+        forms_pdf.render_form(dossier=dossier, purpose=FormPurpose.CONTROL_SHEET), tmp_path
+    )
+    assert "2. Nhận 08 giờ 30 phút, ngày 02/03/2026 Người nhận: Nguyễn Văn An" in text
+    assert "2. Nhận 09 giờ 20 phút, ngày 02/03/2026 Người nhận: Trần Thị Bình" in text
+    assert "2. Nhận Người nhận: …" in text
+
+
 # --- switching the form set --------------------------------------------------------------------
 
 

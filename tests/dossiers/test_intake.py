@@ -152,6 +152,20 @@ def test_invalid_applicant_fields(clock, birth, desk_officer, desk_unit_a, field
     assert exc.value.code == code
 
 
+def test_a_bad_phone_or_quantity_says_what_is_expected(clock, birth, desk_officer, desk_unit_a):
+    with pytest.raises(ValidationFailed) as exc:
+        receive(desk_officer, desk_unit_a, birth.procedure, applicant=applicant(phone="12ab"))
+    assert exc.value.message == (
+        "Số điện thoại không hợp lệ: chỉ gồm chữ số, ví dụ 0912345678 hoặc +84912345678."
+    )
+    for quantity in (-1, 100):
+        documents = [{"index": 0, "provided": True, "quantity": quantity}, checklist()[1]]
+        with pytest.raises(ValidationFailed) as exc:
+            receive(desk_officer, desk_unit_a, birth.procedure, documents=documents)
+        assert exc.value.message == "Giấy tờ thứ 1: số lượng phải từ 1 đến 99."
+    assert not Dossier.objects.exists()
+
+
 def test_only_the_desk_of_the_organisation_receives(
     clock, birth, desk_unit_a, desk_officer_b, responsible, other_commune_official
 ):

@@ -194,6 +194,24 @@ def test_return_by_post_and_rate_on_the_kiosk(
     assert "Xin cảm ơn" in client.get(kiosk).content.decode()
 
 
+def test_kiosk_says_what_is_wrong_with_the_rating(
+    client, received, desk_officer, responsible, unit_head, commune_leader
+):
+    _resolve(received, desk_officer, responsible, unit_head, commune_leader)
+    sign_in(client, desk_officer)
+    kiosk = reverse("dossiers:kiosk", args=[received.code])
+    long = client.post(kiosk, {"level": "3", "comment": "Rất tốt. " * 250})  # 2,250 characters
+    assert long.status_code == 400
+    html = long.content.decode()
+    assert "Góp ý dài quá: xin viết gọn trong 2.000 ký tự." in html
+    assert "Xin chọn một mức độ hài lòng." not in html  # a level was chosen
+    assert "Rất tốt. Rất tốt." in html  # the comment is kept, to shorten it
+    no_level = client.post(kiosk, {"attitude": "3"})
+    assert no_level.status_code == 400
+    assert "Xin chọn một mức độ hài lòng." in no_level.content.decode()
+    assert not Rating.objects.filter(dossier=received).exists()
+
+
 def test_kiosk_is_only_for_the_desk(client, received, responsible):
     sign_in(client, responsible)
     kiosk = reverse("dossiers:kiosk", args=[received.code])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from chinhquyenso.core.models import StoredFile
 from chinhquyenso.dossiers.models import Dossier, DossierDocument
@@ -86,6 +87,8 @@ def test_desk_officer_receives_a_dossier_with_a_scan(client, clock, birth, desk_
     page = client.get(response["Location"]).content.decode()
     assert "In giấy tiếp nhận (Mẫu 01)" in page
     assert f"Đã tiếp nhận hồ sơ {dossier.code}" in page
+    due = timezone.localtime(dossier.due_at).strftime("%d/%m/%Y %H:%M")  # as the pages write it
+    assert f"Hẹn trả kết quả: {due}." in page
 
 
 def test_invalid_personal_id_is_shown_and_nothing_is_saved(client, clock, birth, desk_officer):

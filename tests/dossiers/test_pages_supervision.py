@@ -161,6 +161,18 @@ BAD_PERIODS = [
 ]
 
 
+def test_the_end_of_the_period_may_not_be_before_its_start(
+    client, clock, commune_leader, commune_a
+):
+    sign_in(client, commune_leader)
+    response = client.get(URL, {"to_chuc": commune_a.pk, "tu": "05/03/2026", "den": "04/03/2026"})
+    assert response.status_code == 400
+    assert "“Đến ngày” không được trước “Từ ngày”." in response.content.decode()
+    # One day (the same date twice) is a valid period.
+    same_day = client.get(URL, {"to_chuc": commune_a.pk, "tu": "05/03/2026", "den": "05/03/2026"})
+    assert same_day.status_code == 200
+
+
 @pytest.mark.parametrize(("period", "message"), BAD_PERIODS)
 def test_supervision_refuses_a_bad_period_in_vietnamese(
     client, clock, commune_leader, commune_a, period, message
@@ -220,3 +232,69 @@ def test_list_chips_skip_digits_that_are_not_numbers():
     # are drawn, but the chips must not depend on that.
     assert _describe({"channel": "²", "status": "²"}) == []
     assert _describe({"channel": "3"}) == ["Kênh: Qua bưu chính công ích"]
+
+
+# --- Thousands separators: "1.234", as Vietnamese writes numbers ------------------------------
+
+
+def test_supervision_figures_have_thousands_separators(client, three, commune_leader, monkeypatch):
+    from chinhquyenso.dossiers import queries, rating_queries
+    from chinhquyenso.dossiers.queries import Figure
+
+    real_counts, real_ratings = queries.supervision_counts, rating_queries.rating_summary
+
+    def many(*args, **kwargs):  # a province's figures run into the thousands
+        s = real_counts(*args, **kwargs)
+        s.in_progress["in_time"] = Figure(1234, s.in_progress["in_time"].filters)
+        s.received_period["total"] = Figure(12345, s.received_period["total"].filters)
+        return s
+
+    def many_ratings(*args, **kwargs):
+        r = real_ratings(*args, **kwargs)
+        r.total = {**r.total, "count": 2500, "satisfied": 1500}
+        return r
+
+    monkeypatch.setattr(queries, "supervision_counts", many)
+    monkeypatch.setattr(rating_queries, "rating_summary", many_ratings)
+    sign_in(client, commune_leader)
+    html = client.get(URL).content.decode()
+    in_time = html.split('id="trong-han"', 1)[1].split("</p>", 1)[0]
+    assert ">1.234</a>" in in_time
+    received = html.split('id="tiep-nhan"', 1)[1].split("</table>", 1)[0]
+    assert ">12.345</a>" in received
+    assert "2.500 lượt đánh giá" in html and "1.500 hài lòng" in html
+
+
+def test_queue_badges_have_thousands_separators(client, received, desk_officer, monkeypatch):
+    from chinhquyenso.dossiers import queries
+
+    real = queries.queue_for
+
+    class Many:
+        def count(self):
+            return 1234
+
+    def queue_for(user, tab, **kwargs):
+        return Many() if tab == "late" else real(user, tab, **kwargs)
+
+    monkeypatch.setattr(queries, "queue_for", queue_for)
+    sign_in(client, desk_officer)
+    html = client.get(reverse("dossiers:queue")).content.decode()
+    tabs = html.split('id="hang-doi"', 1)[1].split("</ul>", 1)[0]
+    assert 'text-bg-danger">1.234</span>' in tabs
+
+
+def test_period_errors_are_translated_for_english_readers(client, clock, commune_leader, commune_a):
+    sign_in(client, commune_leader)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    late_start = client.get(URL, {"to_chuc": commune_a.pk, "tu": "01/01/2100"})
+    assert late_start.status_code == 400
+    assert "“From” (01/01/2100) must be on or before “To” (09/03/2026)." in (
+        late_start.content.decode()
+    )
+    too_long = client.get(URL, {"to_chuc": commune_a.pk, "tu": "01/01/2000", "den": "01/01/2026"})
+    assert "At most 5 years can be shown at a time" in too_long.content.decode()
+    reversed_period = client.get(
+        URL, {"to_chuc": commune_a.pk, "tu": "05/03/2026", "den": "04/03/2026"}
+    )
+    assert "“To” must not be before “From”." in reversed_period.content.decode()

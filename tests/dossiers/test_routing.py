@@ -147,6 +147,37 @@ def test_the_full_life_of_a_birth_registration(
     ]
 
 
+def test_a_bad_return_says_what_is_allowed(
+    received, desk_officer, responsible, unit_head, commune_leader
+):
+    d = services.forward(actor=desk_officer, dossier=received)
+    d = services.claim(actor=responsible, dossier=d)
+    d = services.forward(actor=responsible, dossier=d, handler=unit_head)
+    d = services.forward(actor=unit_head, dossier=d)
+    d = services.approve(actor=commune_leader, dossier=d)
+    before = snapshot(d)
+    with pytest.raises(ValidationFailed) as exc:
+        services.return_result(
+            actor=desk_officer, dossier=d, method="fax", recipient_signature_name="Đặng Thị Hoa"
+        )
+    assert exc.value.code == "invalid_method"
+    assert exc.value.message == (
+        "Hình thức trả kết quả không hợp lệ: chọn nhận tại Bộ phận Một cửa, qua bưu chính "
+        "công ích hoặc nhận trực tuyến."
+    )
+    with pytest.raises(ValidationFailed) as exc:
+        services.return_result(
+            actor=desk_officer,
+            dossier=d,
+            method="post",
+            recipient_signature_name="Đặng Thị Hoa",
+            postal_tracking="EB123456784VN",  # wrong check digit
+        )
+    assert exc.value.code == "tracking_number_invalid"
+    assert exc.value.message == "Số hiệu bưu gửi không hợp lệ (dạng EB123456785VN)."
+    assert snapshot(d) == before
+
+
 def test_forward_to_a_step_the_process_does_not_allow(received, desk_officer):
     before = snapshot(received)
     for bad in (4, 5, 1, 99, "x"):
@@ -232,6 +263,8 @@ def test_apology_required_past_the_appointment(received, clock, desk_officer, re
     with pytest.raises(ValidationFailed) as exc:
         services.forward(actor=responsible, dossier=d)
     assert exc.value.code == "apology_required"
+    # The appointment as the pages write times: dd/mm/yyyy HH:MM.
+    assert "Hồ sơ đã quá ngày hẹn trả (12/03/2026 09:00)." in exc.value.message
     assert snapshot(d) == before
     with pytest.raises(ValidationFailed) as exc:
         services.issue_apology(
@@ -241,6 +274,11 @@ def test_apology_required_past_the_appointment(received, clock, desk_officer, re
             new_due_at=local(2026, 3, 12, 9, 30),
         )
     assert exc.value.code == "invalid_new_due"
+    # The message names the appointment the new one must follow.
+    assert exc.value.message == (
+        "Ngày hẹn trả mới phải sau thời điểm hiện tại và sau ngày hẹn trả đang có "
+        "(12/03/2026 09:00)."
+    )
     d = services.issue_apology(
         actor=responsible, dossier=d, reason="Chờ xác minh", new_due_at=local(2026, 3, 13, 16, 0)
     )

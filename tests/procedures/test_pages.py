@@ -264,8 +264,16 @@ def test_editor_fills_the_default(client, catalogue, commune_a, unit_a, commune_
     sign_in(client, commune_admin)
     html = client.post(editor(commune_a), {"action": "default"}).content.decode()
     assert "Đã điền quy trình mặc định" in html
+    # The message names the button there is ("Lưu phiên bản mới"), not a "Lưu" there is not.
+    assert "kiểm tra rồi bấm “Lưu phiên bản mới”." in html
+    assert ">Lưu phiên bản mới</button>" in html
     assert "Thẩm định, xử lý hồ sơ" in html
     assert not Process.objects.exists()
+    # In English too, the message names the button as the English page labels it.
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    english = client.post(editor(commune_a), {"action": "default"}).content.decode()
+    assert "check it, then click “Save as a new version”." in english
+    assert ">Save as a new version</button>" in english
 
 
 def test_editor_adds_a_row_without_javascript(client, catalogue, commune_a, unit_a, commune_admin):

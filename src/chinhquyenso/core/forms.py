@@ -400,7 +400,7 @@ class AuditFilterForm(BootstrapMixin, forms.Form):
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
-            self.add_error("date_to", _("Ngày kết thúc phải sau ngày bắt đầu."))
+            self.add_error("date_to", _("Ngày kết thúc không được trước ngày bắt đầu."))
         return data
 
 

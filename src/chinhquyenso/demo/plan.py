@@ -5,7 +5,7 @@ every machine: every random value comes from one `random.Random(seed)`, drawn in
 `generator.load` then writes the plan through the core services.
 
 The province is Lâm Đồng after the 2025 reform (merged with Đắk Nông and Bình Thuận; two-tier
-local government from 01/7/2025, DOMAIN.md §7).
+local government from 01/07/2025, DOMAIN.md §7).
 
 Organisation codes follow QCVN 102:2016/BTTTT, `V1V2V3.Z1Z2.Y1Y2.MX1X2` read right to left
 (DOMAIN.md §2.1):
@@ -15,7 +15,7 @@ Organisation codes follow QCVN 102:2016/BTTTT, `V1V2V3.Z1Z2.Y1Y2.MX1X2` read rig
 - `000.MM.NN.H39`  level 3: a unit of a level-2 body (the provincial centre under the Văn phòng,
   the phòng of a Sở).
 - `000.CC.39.H39`  level 3: UBND xã/phường CC. Level-2 value 39 is a block this demo reserves for
-  commune committees: districts are gone since 01/7/2025 and how the official list re-codes
+  commune committees: districts are gone since 01/07/2025 and how the official list re-codes
   communes is an open question (DOMAIN.md §2.2).
 - `UUU.CC.39.H39`  level 4: the units of commune CC (its centre and phòng).
 """
@@ -524,7 +524,7 @@ def _historical(b: _Builder) -> None:
         parent_key="tinh",
         org_code=None,  # pre-2025 codes are not reconstructed
         admin_unit=None,
-        address="Thị trấn Thạnh Mỹ, huyện Đơn Dương, tỉnh Lâm Đồng (trước 01/7/2025)",
+        address="Thị trấn Thạnh Mỹ, huyện Đơn Dương, tỉnh Lâm Đồng (trước 01/07/2025)",
     )
     # The district's territory went to several communes (Đơn Dương, D'Ran, Ka Đô, Quảng
     # Lập...); `merged_into` names one successor, the commune that kept its seat.
@@ -534,7 +534,7 @@ def _historical(b: _Builder) -> None:
             merged_into_key="donduong",
             on_date=REFORM_DATE,
             reason=(
-                "Chính quyền địa phương hai cấp từ 01/7/2025: cấp huyện kết thúc hoạt động, "
+                "Chính quyền địa phương hai cấp từ 01/07/2025: cấp huyện kết thúc hoạt động, "
                 "nhiệm vụ chuyển về UBND xã Đơn Dương (dữ liệu mẫu)."
             ),
         )

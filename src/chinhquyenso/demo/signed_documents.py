@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
 
 from chinhquyenso.core.models import Organisation, User
 from chinhquyenso.core.private_files import write_private
+from chinhquyenso.dossiers.forms_pdf import VnTime
 from chinhquyenso.dossiers.models import Dossier
-
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 SIGNING_COMMUNE = "donduong"  # its chairman and its seal are in the demo PKI (signing/demo.py)
 SIGNED_RESULTS = 12
@@ -43,7 +41,7 @@ def result_pdf(d: Dossier) -> bytes:
     regular = stamps.TextPainter(writer, stamps.font_path(stamps.FONT_REGULAR), 13, "F1")
     bold = stamps.TextPainter(writer, stamps.font_path(stamps.FONT_BOLD), 13, "F2")
     org = d.handling_organisation.name
-    finished = timezone.localtime(d.finished_at or timezone.now(), TZ)
+    finished = VnTime(d.finished_at or timezone.now())
     ops = [b"0 0 0 rg"]
     ops.append(regular.line(org.upper(), 30, 790, align="center", width=240))
     ops.append(bold.line("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 270, 790, align="center", width=300))
@@ -51,7 +49,7 @@ def result_pdf(d: Dossier) -> bytes:
     place = org.split(" ", 2)[-1]
     ops.append(
         regular.line(
-            f"{place}, ngày {finished:%d} tháng {finished.month} năm {finished.year}",
+            f"{place}, {finished.long_date}",  # Decree 30/2020 Annex I, as the forms write it
             270,
             745,
             align="center",

@@ -305,7 +305,7 @@ class PeriodForm(BootstrapMixin, forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("tu") and data.get("den") and data["den"] < data["tu"]:
-            raise forms.ValidationError(_("“Đến ngày” phải sau “Từ ngày”."))
+            raise forms.ValidationError(_("“Đến ngày” không được trước “Từ ngày”."))
         return data
 
 
@@ -314,12 +314,20 @@ SCORE_CHOICES = [("", "—"), ("3", _("Tốt")), ("2", _("Bình thường")), ("
 
 class KioskForm(forms.Form):
     level = forms.TypedChoiceField(
-        choices=SatisfactionLevel.choices, coerce=int, widget=forms.RadioSelect
+        choices=SatisfactionLevel.choices,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Xin chọn một mức độ hài lòng."),
+            "invalid_choice": _("Xin chọn một mức độ hài lòng."),
+        },
     )
     comment = forms.CharField(
         label=_("Góp ý (không bắt buộc)"),
         required=False,
         max_length=2000,
+        # A line break counts as two characters once sent: the browser's limit is not enough.
+        error_messages={"max_length": _("Góp ý dài quá: xin viết gọn trong 2.000 ký tự.")},
         widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-lg"}),
     )
 
@@ -333,3 +341,11 @@ class KioskForm(forms.Form):
 
     def criteria(self) -> dict:
         return {k: self.cleaned_data.get(k) for k in CRITERIA if self.cleaned_data.get(k)}
+
+    def error_text(self) -> str:
+        """Every error of the form in one line, a criterion's prefixed with its name."""
+        return " ".join(
+            f"{self.fields[name].label}: {error}" if name in CRITERIA else str(error)
+            for name, field_errors in self.errors.items()
+            for error in field_errors
+        )

@@ -205,18 +205,43 @@ def _person(user) -> str:
     return user.full_name or user.get_username()
 
 
+def _received_at(run, taken: list[tuple]) -> datetime | None:
+    """When the step's receiver (`run.handler`) received the dossier: the last time they took
+    it ("claimed") or were given it ("assigned") while the step ran; otherwise the hand-over
+    itself (they were named at the hand-over, or worked on it from their unit's queue, where it
+    arrived then); None while nobody has received it."""
+    if run.handler_id is None:
+        return None
+    received = None
+    for at, action, actor_id, data, step_id in taken:
+        if step_id != run.step_id or at < run.started_at:
+            continue
+        if run.finished_at is not None and at > run.finished_at:
+            continue
+        handler = actor_id if action == "claimed" else (data or {}).get("handler")
+        if handler == run.handler_id:
+            received = at
+    return received or run.started_at
+
+
 def _control_rows(dossier: Dossier, desk: str) -> list[dict[str, Any]]:
     """Form 05 rows from the StepRun history: one row per hand-over.
 
     Row n hands the dossier from the unit of step n-1 (the desk for the first) to the unit of
-    step n at the step's start; its result is step n's own early/on time/late. When the
-    dossier has come back with its result, a last row hands it from the last unit to the desk,
-    graded with the dossier's overall result.
+    step n at the step's start ("Giao"), and is received by the step's handler (`_received_at`,
+    "Nhận"); its result is step n's own early/on time/late. When the dossier has come back
+    with its result, a last row hands it from the last unit to the desk, graded with the
+    dossier's overall result.
     """
     runs = list(
         dossier.step_runs.select_related("unit", "handler", "handed_over_by", "step").order_by(
             "started_at", "id"
         )
+    )
+    taken = list(
+        dossier.events.filter(action__in=("claimed", "assigned"))
+        .order_by("at", "id")
+        .values_list("at", "action", "actor_id", "data", "to_step_id")
     )
     rows = []
     previous_unit = desk
@@ -229,6 +254,7 @@ def _control_rows(dossier: Dossier, desk: str) -> list[dict[str, Any]]:
                 "from_name": previous_unit,
                 "to_name": run.unit.name,
                 "handed_over": VnTime(run.started_at),
+                "received": vn_time(_received_at(run, taken)),
                 "due": VnTime(run.due_at),
                 "finished": vn_time(run.finished_at),
                 "giver": _person(run.handed_over_by),
@@ -254,6 +280,7 @@ def _control_rows(dossier: Dossier, desk: str) -> list[dict[str, Any]]:
                 "from_name": last.unit.name,
                 "to_name": desk,
                 "handed_over": VnTime(last.finished_at),
+                "received": None,  # the desk's receipt is not recorded
                 "due": vn_time(dossier.due_at),
                 "finished": vn_time(dossier.finished_at),
                 "giver": _person(last.handler),
@@ -317,7 +344,9 @@ def form_context(
     as printed: "50.000 đồng", "Miễn phí", "Chưa rõ"), result_delivery (the choice's label),
     result_delivery_text (the place the receipt prints after "Đăng ký nhận kết quả tại:"),
     received_by, channel, status_label, lookup_url, qr_data_uri (receipt only), reason,
-    missing_documents, new_due, contact, rows (Form 05), extra (the caller's dict).
+    missing_documents, new_due, contact, rows (Form 05: index, step, from_name, to_name,
+    handed_over, received, due, finished (VnTime; received and finished may be None), giver,
+    receiver, result, result_label, note), extra (the caller's dict).
 
     Keys of `extra` the shipped forms read: reason (02, 03, 04, stop), missing_documents (02:
     list of names; default: the documents not provided), new_due_at (04: datetime; default the

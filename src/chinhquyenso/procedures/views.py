@@ -309,7 +309,9 @@ def process_editor(request, code: str, org_id: int):
         initial = [StepForm.initial_for(s, day) for s in specs]
         formset = _formset(None, organisation=organisation, initial=initial, day_minutes=day)
         total = sum(s.allotment_minutes for s in specs)
-        messages.info(request, _("Đã điền quy trình mặc định; kiểm tra rồi bấm Lưu."))
+        messages.info(
+            request, _("Đã điền quy trình mặc định; kiểm tra rồi bấm “Lưu phiên bản mới”.")
+        )
     elif request.method == "POST" and rows is None:
         # Not the editor's own form (or a broken page): nothing is saved; the saved steps again.
         formset, total = _saved_formset(current, organisation=organisation, day_minutes=day)

@@ -59,7 +59,7 @@ class Weekday(models.IntegerChoices):
     THURSDAY = 3, _("Thứ Năm")
     FRIDAY = 4, _("Thứ Sáu")
     SATURDAY = 5, _("Thứ Bảy")
-    SUNDAY = 6, _("Chủ Nhật")
+    SUNDAY = 6, _("Chủ nhật")
 
 
 class OfficeSession(models.Model):

@@ -86,9 +86,12 @@ _ZIP_LIKE = {ZIP, "application/x-zip-compressed", DOCX, XLSX, PPTX, ODT, ODS}
 _ODF_TYPES = {ODT, ODS, "application/vnd.oasis.opendocument.presentation"}
 
 FILE_NOT_FOUND = "Không tìm thấy tệp."
+# Nobody is sent a message: the failure is in the audit log ("file.integrity_failed") and the
+# server log, where the administrators look. Say so, and promise no more than that.
 INTEGRITY_MESSAGE = (
     "Tệp đã bị thay đổi hoặc hư hỏng trên kho lưu trữ (mã băm SHA-256 không khớp), nên không "
-    "được cung cấp. Bộ phận quản trị đã được ghi nhận để khôi phục tệp từ bản sao lưu."
+    "được cung cấp. Lỗi đã được ghi vào nhật ký để quản trị hệ thống khôi phục tệp từ bản sao "
+    "lưu."
 )
 
 

@@ -139,7 +139,9 @@ def end_position(*, actor, position: Position, end_date: dt.date | None = None) 
     position = Position.objects.select_for_update().get(pk=position.pk)
     position.end_date = end_date or timezone.localdate()
     if position.end_date < position.start_date:
-        raise ValidationFailed("Ngày kết thúc phải sau ngày bắt đầu.", code="end_before_start")
+        raise ValidationFailed(
+            "Ngày kết thúc không được trước ngày bắt đầu.", code="end_before_start"
+        )
     position.save(update_fields=["end_date"])
     audit.record(
         action="position.ended",

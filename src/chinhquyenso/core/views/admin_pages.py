@@ -600,12 +600,17 @@ def apikeys(request):
             form.add_domain_error(exc)
         else:
             form = ApiKeyForm(user=user)
+    scope_labels = apikey_service.KNOWN_SCOPES
+    keys = list(_api_keys_visible_to(user).order_by("-created_at"))
+    for key in keys:
+        # (code, Vietnamese label) per scope; a code no longer known is shown as it is.
+        key.scope_items = [(code, scope_labels.get(code, code)) for code in key.scopes]
     context = {
         "form": form,
         "new_key": new_key,
-        "keys": _api_keys_visible_to(user).order_by("-created_at"),
+        "keys": keys,
         "now": timezone.now(),
-        "scope_labels": apikey_service.KNOWN_SCOPES,
+        "scope_labels": scope_labels,
     }
     # The new key is in this response only: never cached, never put in the session.
     return render(request, "core/apikeys.html", context)

@@ -443,6 +443,8 @@ def check_text(value: str, field: str, message: str) -> str:
 
 
 def vn(dt: datetime | None) -> str:
+    """An instant in messages, as the pages and notifications write it (`notify.vn_time`):
+    "20/03/2026 16:30", Asia/Ho_Chi_Minh."""
     if dt is None:
         return ""
-    return timezone.localtime(dt).strftime("%H:%M ngày %d/%m/%Y")
+    return timezone.localtime(dt).strftime("%d/%m/%Y %H:%M")

@@ -116,7 +116,11 @@ def clean_applicant(applicant: dict) -> dict:
     )
     phone = re.sub(r"[\s.\-()]", "", str(applicant.get("phone") or ""))
     if phone and not _PHONE_RE.match(phone):
-        raise invalid("phone", "Số điện thoại không hợp lệ.", "invalid_phone")
+        raise invalid(
+            "phone",
+            "Số điện thoại không hợp lệ: chỉ gồm chữ số, ví dụ 0912345678 hoặc +84912345678.",
+            "invalid_phone",
+        )
     email = str(applicant.get("email") or "").strip()
     if email:
         try:
@@ -159,9 +163,9 @@ def file_for(actor, file_id) -> StoredFile:
 def reusable_document(actor, document_id, id_number: str) -> DossierDocument | None:
     """The earlier document `document_id` if `actor` may reuse it for the applicant
     `id_number` (digitisation: a digitised document is reused rather than asked again, Decree
-    61/2018 as amended by Decree 107/2021): it belongs to a dossier of the same applicant that `actor` may see, by
-    the dossiers module's own rule (`queries`): an official's visibility, an API key's
-    organisation, an applicant's own dossiers. The intake page offers only those
+    61/2018 as amended by Decree 107/2021): it belongs to a dossier of the same applicant that
+    `actor` may see, by the dossiers module's own rule (`queries`): an official's visibility,
+    an API key's organisation, an applicant's own dossiers. The intake page offers only those
     (`views.intake.reusable_documents`); the API is held to the same here.
 
     None for an unknown id, another applicant's document and one on a dossier out of sight
@@ -244,7 +248,7 @@ def clean_documents(
             quantity = 0
         if not 1 <= quantity <= 99:
             raise invalid(
-                "documents", f"Giấy tờ thứ {n}: số lượng không hợp lệ.", "invalid_documents"
+                "documents", f"Giấy tờ thứ {n}: số lượng phải từ 1 đến 99.", "invalid_documents"
             )
         rows[index if index is not None else f"extra-{n}"] = DossierDocument(
             name=name[:1000],

@@ -404,7 +404,10 @@ def issue_apology(
         )
     if new_due_at <= at or (d.due_at is not None and new_due_at <= d.due_at):
         raise ValidationFailed(
-            "Ngày hẹn trả mới phải sau thời điểm hiện tại và sau ngày hẹn trả đang có.",
+            "Ngày hẹn trả mới phải sau thời điểm hiện tại và sau ngày hẹn trả đang có "
+            f"({c.vn(d.due_at)})."
+            if d.due_at is not None
+            else "Ngày hẹn trả mới phải sau thời điểm hiện tại.",
             code="invalid_new_due",
         )
     fields: list[str] = []

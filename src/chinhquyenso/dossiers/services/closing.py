@@ -119,7 +119,9 @@ def return_result(
         method = ResultDelivery(method).value
     except ValueError:
         raise ValidationFailed(
-            "Hình thức trả kết quả không hợp lệ.", code="invalid_method"
+            "Hình thức trả kết quả không hợp lệ: chọn nhận tại Bộ phận Một cửa, qua bưu chính "
+            "công ích hoặc nhận trực tuyến.",
+            code="invalid_method",
         ) from None
     name = " ".join(str(recipient_signature_name or "").split())[:200]
     if not name:
@@ -132,7 +134,10 @@ def return_result(
     tracking = (postal_tracking or "").strip().upper()
     if method == ResultDelivery.POST:
         if tracking and not postal.is_valid_tracking_number(tracking):
-            raise ValidationFailed("Số hiệu bưu gửi không hợp lệ.", code="tracking_number_invalid")
+            raise ValidationFailed(
+                "Số hiệu bưu gửi không hợp lệ (dạng EB123456785VN).",
+                code="tracking_number_invalid",
+            )
         if not tracking:
             # Before any change here: a refusal by the carrier leaves the dossier as it was.
             tracking = _ship(d, name)

@@ -536,7 +536,7 @@ def kiosk(request, code: str):
             else:
                 return redirect("dossiers:kiosk", code=d.code)
         else:
-            error, status = "Xin chọn một mức độ hài lòng.", 400
+            error, status = form.error_text(), 400  # what is wrong: the level, the comment…
     elif d.status not in rating_service.RATABLE:
         error = "Hồ sơ chưa có kết quả nên chưa thể đánh giá."
     return render(

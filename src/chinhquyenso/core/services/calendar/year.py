@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from chinhquyenso.core.errors import ValidationFailed
+from chinhquyenso.core.models.calendar import Weekday
 from chinhquyenso.core.services.calendar.engine import MAX_YEAR, MIN_YEAR, days_view
 from chinhquyenso.core.services.calendar.statutory import (
     statutory_holidays,
@@ -22,6 +23,12 @@ class CalendarDay:
     name: str
     # holiday | observed | substituted | override
     kind: str
+
+    @property
+    def weekday(self) -> str:
+        """The weekday as users read it, the labels of `Weekday`: Thứ Hai … Chủ nhật (not Django's
+        "Thứ 2" …)."""
+        return str(Weekday(self.date.weekday()).label)
 
 
 @dataclass(frozen=True)
