@@ -591,3 +591,53 @@ def test_the_desk_cannot_refuse_a_dossier_being_processed(
     assert response.status_code == 403
     assert data["message"] in response.content.decode()
     unchanged()
+
+
+XML = '<?xml version="1.0" encoding="UTF-8"?><ho-so><ten>Đặng Thị Hoa</ten></ho-so>\n'.encode()
+
+
+def upload_attachment(client, name, data):
+    """A file uploaded through the API as an attachment (DOCX, XLSX, ODT, XML are allowed
+    there), as a client would before naming it in a dossier."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client.post(
+        "/api/v1/files",
+        {"file": SimpleUploadedFile(name, data), "purpose": "attachment"},
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_a_scan_named_in_an_intake_must_be_a_scan(client, clock, birth, desk_officer, desk_unit_a):
+    """The page accepts PDF, JPEG, PNG, TIFF for a document's scan; the API the same, whatever
+    the file was uploaded as (here XML named .pdf)."""
+    sign_in(client, desk_officer)
+    xml = upload_attachment(client, "giay-chung-sinh.pdf", XML)
+    assert xml["content_type"] == "application/xml"
+    body = intake_body(
+        desk_unit_a, documents=[{"index": 0, "provided": True}, {"index": 1, "file_id": xml["id"]}]
+    )
+    data = error(post(client, BASE, body), 400, "file_type_not_allowed")
+    assert data["message"] == (
+        "Tệp “giay-chung-sinh.pdf” là dữ liệu XML, không được dùng làm bản chụp, bản quét giấy "
+        "tờ. Chỉ chấp nhận: PDF, ảnh JPEG, ảnh PNG, ảnh TIFF."
+    )
+    assert Dossier.objects.count() == 0
+
+
+def test_a_result_must_be_a_pdf_or_a_scan(client, states, commune_leader, responsible):
+    from chinhquyenso.core.models import AuditEntry
+
+    d = states("at_approval")  # the leader returns it to the desk with the result
+    sign_in(client, commune_leader)
+    xml = upload_attachment(client, "ket-qua.pdf", XML)
+    before = (d.status, d.revision, d.result_file_id, AuditEntry.objects.count())
+    response = post(
+        client,
+        f"{BASE}/{d.code}/actions/return_to_desk",
+        {"expected_revision": d.revision, "result_file_id": xml["id"]},
+    )
+    error(response, 400, "file_type_not_allowed")
+    d.refresh_from_db()
+    assert (d.status, d.revision, d.result_file_id, AuditEntry.objects.count()) == before

@@ -211,14 +211,15 @@ def lock(dossier: Dossier | int, expected_revision: int | None = None) -> Dossie
     parent_id = Dossier.objects.filter(pk=pk).values_list("parent_id", flat=True).first()
     if parent_id is not None:
         list(Dossier.objects.select_for_update().filter(pk=parent_id).values_list("pk"))
-    locked = (
-        Dossier.objects.select_for_update(of=("self",))
-        .select_related(*_RELATED)
-        .filter(pk=pk)
-        .first()
-    )
-    if locked is None:
+    # The row alone first, then the row with its related rows in a second statement. Locked
+    # together, a transaction that waited for the lock got None when the one before it had
+    # moved a joined column (PostgreSQL rechecks the newest row against the join rows of its
+    # first snapshot: accepting moves the handling organisation, so a concurrent second
+    # acceptance was told "not found"). The second statement's snapshot, taken once the lock
+    # is held, sees the committed row and its related rows as they are now.
+    if not list(Dossier.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True)):
         raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
+    locked = Dossier.objects.select_related(*_RELATED).get(pk=pk)
     check_revision(locked, expected_revision)
     return locked
 

@@ -141,11 +141,17 @@ def clean_applicant(applicant: dict) -> dict:
 # --- Documents ------------------------------------------------------------------------------
 
 
-def file_for(actor, file_id) -> StoredFile:
+def file_for(
+    actor, file_id, *, purpose: str = "attachment", field: str = "documents"
+) -> StoredFile:
+    """The stored file `file_id` for a dossier, if `actor` may read it, it is intact and its
+    type (read from its content when stored) is one `purpose` accepts: the API attaches files
+    uploaded earlier (`/api/v1/files`, purpose "attachment"), and a scan or a result must meet
+    the rule the pages apply when they upload one ("scan": PDF, JPEG, PNG, TIFF)."""
     try:
         pk = int(file_id)
     except (TypeError, ValueError):
-        raise invalid("documents", "Mã tệp đính kèm không hợp lệ.", "file_not_found") from None
+        raise invalid(field, "Mã tệp đính kèm không hợp lệ.", "file_not_found") from None
     stored = StoredFile.objects.select_related("organisation").filter(pk=pk).first()
     readable = stored is not None and (
         (
@@ -156,7 +162,16 @@ def file_for(actor, file_id) -> StoredFile:
         or (not isinstance(actor, ApiKey) and file_service.can_read(actor, stored))
     )
     if not readable or stored.integrity_failed_at is not None:
-        raise invalid("documents", f"Không tìm thấy tệp đính kèm số {file_id}.", "file_not_found")
+        raise invalid(field, f"Không tìm thấy tệp đính kèm số {file_id}.", "file_not_found")
+    spec = file_service.get_purpose(purpose)
+    if stored.content_type not in spec.allowed_types:
+        kind = file_service.TYPE_LABELS.get(stored.content_type, stored.content_type)
+        raise invalid(
+            field,
+            f"Tệp “{stored.original_name or file_id}” là {kind}, không được dùng làm "
+            f"{spec.label_vi.lower()}. Chỉ chấp nhận: {spec.allowed_labels()}.",
+            "file_type_not_allowed",
+        )
     return stored
 
 
@@ -229,7 +244,11 @@ def clean_documents(
         name = template.get("name") or " ".join(str(item.get("name") or "").split())
         if not name:
             raise invalid("documents", f"Giấy tờ thứ {n} cần có tên.", "invalid_documents")
-        stored = file_for(actor, item["file_id"]) if item.get("file_id") not in (None, "") else None
+        stored = (
+            file_for(actor, item["file_id"], purpose="scan")
+            if item.get("file_id") not in (None, "")
+            else None
+        )
         reused = None
         if item.get("reused_from") not in (None, ""):
             reused = reusable_document(actor, item["reused_from"], id_number)

@@ -116,7 +116,8 @@ def _resolve_result_file(actor, result_file) -> StoredFile | None:
         return None
     if isinstance(result_file, StoredFile):
         result_file = result_file.pk
-    return checks.file_for(actor, result_file)
+    # The result is checked as the page checks an uploaded one (a PDF or a scan).
+    return checks.file_for(actor, result_file, purpose="scan", field="result_file")
 
 
 def _attachments(actor, attachments) -> list[int]:
