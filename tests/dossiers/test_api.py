@@ -641,3 +641,36 @@ def test_a_result_must_be_a_pdf_or_a_scan(client, states, commune_leader, respon
     error(response, 400, "file_type_not_allowed")
     d.refresh_from_db()
     assert (d.status, d.revision, d.result_file_id, AuditEntry.objects.count()) == before
+
+
+def test_the_same_intake_sent_twice_receives_one_dossier(
+    client, clock, birth, desk_officer, desk_unit_a
+):
+    from chinhquyenso.dossiers.models import DossierCounter
+
+    sign_in(client, desk_officer)
+    key = {"HTTP_IDEMPOTENCY_KEY": "4f1c2a9e-retry-0001"}
+    body = intake_body(desk_unit_a)
+    first = client.post(BASE, body, content_type="application/json", **key)
+    assert first.status_code == 201, first.content
+    again = client.post(BASE, body, content_type="application/json", **key)
+    data = error(again, 409, "already_received")
+    assert data["details"] == {"dossier_code": first.json()["code"]}
+    assert first.json()["code"] in data["message"]
+    assert Dossier.objects.count() == 1 and DossierCounter.objects.get().last == 1
+    # Another key (another intake) is another dossier, with the next number: no gap.
+    other = client.post(
+        BASE, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="4f1c2a9e-retry-0002"
+    )
+    assert other.status_code == 201 and other.json()["code"].endswith("-0002")
+
+
+def test_a_malformed_idempotency_key_changes_nothing(
+    client, clock, birth, desk_officer, desk_unit_a
+):
+    sign_in(client, desk_officer)
+    response = client.post(
+        BASE, intake_body(desk_unit_a), content_type="application/json", HTTP_IDEMPOTENCY_KEY="x y"
+    )
+    error(response, 400, "invalid_intake_key")
+    assert Dossier.objects.count() == 0

@@ -121,3 +121,22 @@ def test_parallel_acceptances_of_an_online_submission_one_wins_the_others_are_to
     assert len(errors) == 7
     assert {(type(e), e.code) for e in errors} == {(ValidationFailed, "transition_not_allowed")}
     assert all("Được tiếp nhận" in e.message for e in errors)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_one_intake_sent_several_times_at_once_receives_one_dossier(
+    clock, birth, desk_officer, desk_unit_a
+):
+    _postgres_only()
+    results, errors = _run_in_threads(
+        6,
+        lambda i: (
+            receive(desk_officer, desk_unit_a, birth.procedure, intake_key="double-click-0001").code
+        ),
+    )
+    assert results == ["000.01.39.H39-260309-0001"]
+    refused = [(type(e), e.code) for e in errors]
+    assert refused == [(services.AlreadyReceived, "already_received")] * 5
+    assert all(e.details == {"dossier_code": results[0]} for e in errors)
+    assert Dossier.objects.count() == 1
+    assert DossierCounter.objects.get().last == 1

@@ -143,10 +143,20 @@ class Dossier(models.Model):
     # Incremented by every service that changes the dossier: concurrent edits are detected.
     revision = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+    # The intake form's (or the API client's Idempotency-Key) one-time key: the same intake
+    # sent twice (a double click, a retried request) receives one dossier, not two.
+    intake_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("hồ sơ")
         verbose_name_plural = _("hồ sơ")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["receiving_organisation", "intake_key"],
+                condition=models.Q(intake_key__isnull=False),
+                name="dossier_intake_key_uniq",
+            )
+        ]
         indexes = [
             models.Index(fields=["receiving_organisation", "received_at"]),
             models.Index(fields=["handling_organisation", "status"]),

@@ -33,7 +33,15 @@ from chinhquyenso.dossiers.privacy import personal_data_visible, sees_personal_d
 
 
 @router.post(
-    "", response={201: DossierDetailOut}, auth=AUTH, summary="Tiếp nhận hồ sơ tại Bộ phận Một cửa"
+    "",
+    response={201: DossierDetailOut},
+    auth=AUTH,
+    summary="Tiếp nhận hồ sơ tại Bộ phận Một cửa",
+    description=(
+        "Header `Idempotency-Key` (8–64 ký tự chữ, số, `-`, `_`; nên gửi): gửi lại cùng khóa "
+        "tại cùng nơi tiếp nhận (mất kết nối, thử lại) không tạo hồ sơ thứ hai mà trả 409 "
+        "`already_received` với `details.dossier_code` là mã hồ sơ đã tiếp nhận."
+    ),
 )
 def receive(request: HttpRequest, payload: IntakeIn):
     dossier = services.receive_dossier(
@@ -49,6 +57,9 @@ def receive(request: HttpRequest, payload: IntakeIn):
         handling_organisation=any_organisation(payload.handling_organisation_id)
         if payload.handling_organisation_id
         else None,
+        # A client retrying a request it got no answer to sends the same key: 409
+        # `already_received` naming the dossier, never a second dossier.
+        intake_key=request.headers.get("Idempotency-Key"),
     )
     # Built from what the service holds in memory: nothing is read back.
     return HttpStatus(201, detail(dossier, personal=sees_personal_data(request.auth, dossier)))

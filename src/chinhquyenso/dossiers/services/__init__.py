@@ -23,6 +23,7 @@ from chinhquyenso.dossiers.services.clock_stops import (
 )
 from chinhquyenso.dossiers.services.closing import return_result, stop, withdraw
 from chinhquyenso.dossiers.services.intake import (
+    AlreadyReceived,
     accept_online_submission,
     receive_dossier,
     refuse,
@@ -42,6 +43,7 @@ from chinhquyenso.dossiers.services.routing import (
 
 __all__ = [
     "ACTIONS",
+    "AlreadyReceived",
     "TRANSITIONS",
     "accept_online_submission",
     "approve",

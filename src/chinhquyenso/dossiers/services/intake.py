@@ -8,16 +8,18 @@ of a valid dossier, from the next working day after the cut-off (DOMAIN.md §3.5
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from chinhquyenso.core import permissions
 from chinhquyenso.core.errors import (
+    Conflict,
     NotFound,
     PermissionDenied,
     ValidationFailed,
@@ -225,6 +227,47 @@ def _full_clean(dossier: Dossier) -> None:
         raise from_django_validation(exc) from None
 
 
+class AlreadyReceived(Conflict):
+    """The intake was sent before: its dossier is `dossier_code`."""
+
+    code = "already_received"
+
+    def __init__(self, dossier_code: str):
+        super().__init__(
+            f"Hồ sơ này đã được tiếp nhận với mã {dossier_code} (yêu cầu gửi lại lần hai không "
+            "tạo hồ sơ mới).",
+            code=self.code,
+            details={"dossier_code": dossier_code},
+        )
+        self.dossier_code = dossier_code
+
+
+_INTAKE_KEY_RE = re.compile(r"[A-Za-z0-9_\-]{8,64}")
+
+
+def _check_intake_key(key: str | None) -> str | None:
+    if key in (None, ""):
+        return None
+    if not isinstance(key, str) or not _INTAKE_KEY_RE.fullmatch(key):
+        raise ValidationFailed(
+            "Khóa chống gửi trùng (Idempotency-Key) phải gồm 8–64 ký tự chữ, số, “-” hoặc “_”.",
+            code="invalid_intake_key",
+        )
+    return key
+
+
+def _refuse_repeat(organisation: Organisation, key: str | None) -> None:
+    if key is None:
+        return
+    code = (
+        Dossier.objects.filter(receiving_organisation=organisation, intake_key=key)
+        .values_list("code", flat=True)
+        .first()
+    )
+    if code is not None:
+        raise AlreadyReceived(code)
+
+
 @transaction.atomic
 def receive_dossier(
     *,
@@ -238,6 +281,7 @@ def receive_dossier(
     fees: list[dict] | None = None,
     received_at: datetime | None = None,
     handling_organisation: Organisation | None = None,
+    intake_key: str | None = None,
 ) -> Dossier:
     """Receive a valid dossier at the one-stop desk of `organisation` (status 2).
 
@@ -247,8 +291,14 @@ def receive_dossier(
     ancestor (TTHC phi địa giới, NĐ 118/2025). Raises ValidationFailed with codes
     invalid_personal_id / invalid_tax_code / missing_document / file_not_found / no_process...
     and changes nothing in that case.
+
+    `intake_key`: the intake form's one-time key (or an API client's Idempotency-Key). The
+    same key at the same desk a second time (a double click, a retried request) receives
+    nothing and raises `AlreadyReceived` naming the dossier the first one received.
     """
     c.require_desk(actor, organisation, RECEIVE, scope=API_SCOPE)
+    intake_key = _check_intake_key(intake_key)
+    _refuse_repeat(organisation, intake_key)
     at = c.now()
     received_at = _received_at(received_at, at)
     procedure, version = _procedure(procedure)
@@ -271,14 +321,23 @@ def receive_dossier(
         ),
         fees=clean_fees(fees, version),
         submitted_at=received_at,
+        intake_key=intake_key,
         **fields,
     )
     run = _start_processing(dossier, actor=actor, process=process, received_at=received_at)
     _full_clean(dossier)
     # Last, so the counter row is locked for as short a time as possible.
     dossier.code = next_code(organisation, received_at)
+    # Again under the counter's lock: a twin request that passed the first look together with
+    # this one has committed by now (same desk, same day, same lock).
+    _refuse_repeat(organisation, intake_key)
     dossier.revision = 1
-    dossier.save(force_insert=True)
+    try:
+        with transaction.atomic():  # a savepoint: the constraint may still stop a twin
+            dossier.save(force_insert=True)
+    except IntegrityError:
+        _refuse_repeat(organisation, intake_key)  # the twin (other day's counter) won
+        raise
     for doc in docs:
         doc.dossier = dossier
     DossierDocument.objects.bulk_create(docs)
