@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import struct
+import threading
+import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -13,11 +16,13 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connections, transaction
 from django.urls import reverse
 
 from chinhquyenso.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.models import AuditEntry, StoredFile
 from chinhquyenso.core.services import apikeys, files
+from tests.conftest import postgresql_only
 from tests.core.test_tasks import login_verified
 
 # --- Real file bytes, written by hand -------------------------------------------------------
@@ -87,6 +92,12 @@ def make_docx(content_types_first: bool = True) -> bytes:
     return make_zip(entries)
 
 
+JPEG = (
+    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    + b"\x00" * 64
+    + b"\xff\xd9"
+)
+TIFF = b"II*\x00\x08\x00\x00\x00" + b"\x00" * 64
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00" + b"\x00" * 200
 HTML = b"<!DOCTYPE html><html><head><script>alert(1)</script></head><body>x</body></html>"
 
@@ -254,6 +265,221 @@ def test_upload_permissions(anonymous, citizen, other_commune_official, unit_a):
         files.store_file(
             actor=citizen, uploaded=make_pdf("x"), name="b.pdf", purpose="scan", organisation=unit_a
         )
+
+
+# --- A name that contradicts the content (file_name_mismatch) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "chung-sinh.pdf",
+            make_png(),
+            "Tệp “chung-sinh.pdf” có nội dung là ảnh PNG, không phải PDF. Vui lòng chọn đúng tệp.",
+        ),
+        (
+            "anh-the.JPG",
+            make_png(),
+            "Tệp “anh-the.JPG” có nội dung là ảnh PNG, không phải ảnh JPEG. "
+            "Vui lòng chọn đúng tệp.",
+        ),
+        (
+            "to-khai.docx",
+            make_pdf(),
+            "Tệp “to-khai.docx” có nội dung là PDF, không phải văn bản Word (DOCX). "
+            "Vui lòng chọn đúng tệp.",
+        ),
+    ],
+    ids=["png-as-pdf", "png-as-jpg", "pdf-as-docx"],
+)
+def test_a_name_that_contradicts_the_content_is_refused(
+    responsible, storage, name, content, message
+):
+    with pytest.raises(ValidationFailed) as exc:
+        files.store_file(
+            actor=responsible, uploaded=upload(name, content, "application/pdf"), purpose="scan"
+        )
+    assert exc.value.code == "file_name_mismatch"
+    assert exc.value.message == message
+    assert StoredFile.objects.count() == 0
+    assert stored_paths(storage) == []
+
+
+ACCEPTED_NAMES = [
+    ("anh.jpg", JPEG, files.JPEG),
+    ("anh.jpeg", JPEG, files.JPEG),
+    ("ANH.JFIF", JPEG, files.JPEG),
+    ("ban-quet.tif", TIFF, files.TIFF),
+    ("ban-quet.tiff", TIFF, files.TIFF),
+    ("Ban quet.PDF", make_pdf(), files.PDF),
+    ("ban-quet", make_pdf(), files.PDF),  # no extension: nothing promised
+    ("ban-quet.scan", make_png(), files.PNG),  # an extension we do not know
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "content_type"),
+    ACCEPTED_NAMES,
+    ids=[name for name, _, _ in ACCEPTED_NAMES],
+)
+def test_equivalent_or_unknown_extensions_are_accepted(responsible, name, content, content_type):
+    stored = files.store_file(actor=responsible, uploaded=upload(name, content), purpose="scan")
+    assert stored.content_type == content_type
+    assert stored.original_name == name
+
+
+def test_attachments_keep_the_name_they_were_sent_with(responsible):
+    """Attachments also come from other systems, named by the sender: not compared."""
+    xml = b'<?xml version="1.0" encoding="UTF-8"?><ho-so/>\n'
+    stored = files.store_file(
+        actor=responsible, uploaded=upload("giay-to.pdf", xml), purpose="attachment"
+    )
+    assert stored.content_type == files.XML
+
+
+# --- Bytes of uploads whose transaction failed ----------------------------------------------
+
+
+class Refused(Exception):
+    """What a service raises after the page stored the files."""
+
+
+def content_path(storage: Path, content: bytes) -> Path:
+    sha = hashlib.sha256(content).hexdigest()
+    return storage / sha[:2] / sha[2:4] / sha
+
+
+def test_bytes_stored_in_a_failed_block_are_removed(responsible, storage):
+    pdf = make_pdf("Bi tu choi")
+    with pytest.raises(Refused), files.discard_on_failure():
+        files.store_file(actor=responsible, uploaded=upload("don.pdf", pdf), purpose="scan")
+        assert content_path(storage, pdf).read_bytes() == pdf
+        raise Refused
+    assert StoredFile.objects.count() == 0
+    assert stored_paths(storage) == []
+
+
+def test_bytes_stored_in_a_successful_block_stay(responsible, storage):
+    pdf = make_pdf("Duoc nhan")
+    with files.discard_on_failure():
+        stored = files.store_file(actor=responsible, uploaded=pdf, name="a.pdf", purpose="scan")
+    assert files.read_verified(actor=responsible, stored_file=stored) == pdf
+    assert stored_paths(storage) == [content_path(storage, pdf)]
+
+
+def test_a_nested_block_hands_its_bytes_to_the_enclosing_one(responsible, storage):
+    with pytest.raises(Refused), files.discard_on_failure():
+        with files.discard_on_failure():
+            files.store_file(actor=responsible, uploaded=make_pdf(), name="a.pdf", purpose="scan")
+        raise Refused
+    assert stored_paths(storage) == []
+
+
+def test_bytes_a_stored_file_uses_are_never_removed(responsible, colleague, storage):
+    pdf = make_pdf("Da luu")
+    kept = files.store_file(actor=responsible, uploaded=pdf, name="a.pdf", purpose="scan")
+    with pytest.raises(Refused), files.discard_on_failure():
+        again = files.store_file(actor=colleague, uploaded=pdf, name="b.pdf", purpose="scan")
+        assert again.pk == kept.pk
+        raise Refused
+    assert files.discard_if_unreferenced(kept.storage_name, kept.sha256) is False
+    assert files.read_verified(actor=responsible, stored_file=kept) == pdf
+
+
+def _age(path: Path, hours: float) -> None:
+    then = time.time() - hours * 3600
+    os.utime(path, (then, then))
+
+
+def test_prune_removes_old_bytes_no_file_uses_and_nothing_else(responsible, storage, capsys):
+    kept_pdf, orphan_pdf = make_pdf("Giu lai"), make_pdf("Mo coi")
+    kept = files.store_file(actor=responsible, uploaded=kept_pdf, name="a.pdf", purpose="scan")
+    # A plain atomic() that rolls back: the bytes stay for the safety net.
+    with pytest.raises(Refused), transaction.atomic():
+        files.store_file(actor=responsible, uploaded=orphan_pdf, name="b.pdf", purpose="scan")
+        raise Refused
+    orphan = content_path(storage, orphan_pdf)
+    foreign = storage / "ghi-chu.txt"  # not a content address: never ours to remove
+    foreign.write_text("khác")
+    call_command("files_prune")
+    assert orphan.exists()  # written just now: an upload may still be in progress
+    for path in (orphan, content_path(storage, kept_pdf), foreign):
+        _age(path, 2)
+    call_command("files_prune", "--older-than-hours", "1", "--dry-run")
+    assert orphan.exists()
+    assert "Sẽ xóa 1 nội dung không còn dùng; 2 nội dung đã kiểm tra." in capsys.readouterr().out
+    call_command("files_prune", "--older-than-hours", "1")
+    out = capsys.readouterr().out
+    assert kept.storage_name not in out and "Đã xóa 1 nội dung không còn dùng" in out
+    assert not orphan.exists()
+    assert foreign.exists()
+    assert files.read_verified(actor=responsible, stored_file=kept) == kept_pdf
+
+
+def _store_in_thread(actor, content: bytes, stored: threading.Event, hold: float, errors: list):
+    """Another request: stores `content` and commits `hold` seconds later."""
+
+    def run():
+        try:
+            with transaction.atomic():
+                files.store_file(actor=actor, uploaded=content, name="khac.pdf", purpose="scan")
+                stored.set()
+                time.sleep(hold)
+        except Exception as exc:  # noqa: BLE001  (asserted on)
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_removal_waits_for_an_upload_of_the_same_content_in_progress(
+    responsible, colleague, storage
+):
+    """The bytes are there, the row that uses them is not committed yet: they stay."""
+    postgresql_only("two connections, one holding the content lock (SQLite has one writer)")
+    pdf = make_pdf("Dang tai len")
+    stored, errors = threading.Event(), []
+    thread = _store_in_thread(colleague, pdf, stored, 1.0, errors)
+    sha = hashlib.sha256(pdf).hexdigest()
+    try:
+        assert stored.wait(10)
+        removed = files.discard_if_unreferenced(files.storage_name_for(sha), sha)
+    finally:
+        thread.join(10)
+    assert removed is False
+    assert errors == []
+    stored_file = StoredFile.objects.get(sha256=sha)
+    assert files.read_verified(actor=colleague, stored_file=stored_file) == pdf
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_failed_upload_never_removes_what_a_concurrent_one_commits(
+    responsible, colleague, storage
+):
+    """A refused request wrote the bytes first; a concurrent request stores the same content
+    (finding the bytes there) and commits after the refused one cleaned up: its file is whole."""
+    postgresql_only("two connections, one holding the content lock (SQLite has one writer)")
+    pdf = make_pdf("Cung luc")
+    stored, errors = threading.Event(), []
+    thread = None
+    try:
+        with pytest.raises(Refused), files.discard_on_failure():
+            files.store_file(actor=responsible, uploaded=pdf, name="a.pdf", purpose="scan")
+            thread = _store_in_thread(colleague, pdf, stored, 1.0, errors)
+            time.sleep(0.5)  # the other request now waits for our content (lock, unique index)
+            raise Refused
+    finally:
+        if thread is not None:
+            thread.join(10)
+    assert errors == []
+    stored_file = StoredFile.objects.get(sha256=hashlib.sha256(pdf).hexdigest())
+    assert stored_file.created_by == colleague
+    assert files.read_verified(actor=colleague, stored_file=stored_file) == pdf
 
 
 # --- Reading and integrity ------------------------------------------------------------------

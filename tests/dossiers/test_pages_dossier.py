@@ -4,11 +4,15 @@ through the page, the stale-revision message, the printed forms and the kiosk.""
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from chinhquyenso.core.models import StoredFile
 from chinhquyenso.dossiers import services
 from chinhquyenso.dossiers.models import Dossier, Rating, Status
 from tests.conftest import sign_in
+from tests.core.test_files import make_png
+from tests.dossiers.conftest import pdf_bytes
 
 STALE = "Hồ sơ vừa được người khác cập nhật, vui lòng tải lại."
 
@@ -260,3 +264,102 @@ def test_queue_refuses_citizens_and_sends_anonymous_to_login(client, citizen):
     assert client.get(reverse("dossiers:queue")).status_code == 302
     sign_in(client, citizen)
     assert client.get(reverse("dossiers:queue")).status_code == 403
+
+
+# --- The result file: what a refusal leaves in storage, a file named for another type --------
+
+
+@pytest.fixture
+def at_approval(received, desk_officer, responsible, unit_head):
+    """The dossier at the chairman's step: he returns it to the desk with the result."""
+    d = services.forward(actor=desk_officer, dossier=received)
+    d = services.claim(actor=responsible, dossier=d)
+    d = services.forward(actor=responsible, dossier=d)
+    return services.forward(actor=unit_head, dossier=d)
+
+
+def stored_paths(tmp_path) -> list:
+    """The bytes in the file storage (tmp_path/files in these tests, `_fast_and_isolated`)."""
+    location = tmp_path / "files"
+    return sorted(p for p in location.rglob("*") if p.is_file()) if location.exists() else []
+
+
+def return_with_result(client, d, result, revision=None):
+    return client.post(
+        act(d, "return_to_desk"),
+        {
+            "return_to_desk-expected_revision": d.revision if revision is None else revision,
+            "return_to_desk-comment": "Đã ký",
+            "return_to_desk-result": result,
+        },
+    )
+
+
+def test_a_stale_result_upload_leaves_no_file_in_storage(
+    client, at_approval, commune_leader, tmp_path
+):
+    sign_in(client, commune_leader)
+    before = set(stored_paths(tmp_path))
+    result = SimpleUploadedFile("kq.pdf", pdf_bytes("kết quả"), "application/pdf")
+    response = return_with_result(client, at_approval, result, revision=at_approval.revision - 1)
+    assert response.status_code == 409
+    assert STALE in response.content.decode()
+    at_approval.refresh_from_db()
+    assert at_approval.result_file is None
+    assert not StoredFile.objects.filter(original_name="kq.pdf").exists()
+    assert set(stored_paths(tmp_path)) == before
+
+
+def test_a_returned_result_stays_in_storage(client, at_approval, commune_leader, tmp_path):
+    sign_in(client, commune_leader)
+    result = SimpleUploadedFile("kq.pdf", pdf_bytes("kết quả"), "application/pdf")
+    assert return_with_result(client, at_approval, result).status_code == 302
+    at_approval.refresh_from_db()
+    stored = at_approval.result_file
+    assert stored is not None and stored.original_name == "kq.pdf"
+    assert (tmp_path / "files" / stored.storage_name).read_bytes() == pdf_bytes("kết quả")
+
+
+def test_a_png_named_pdf_is_refused_as_the_result(client, at_approval, commune_leader, tmp_path):
+    sign_in(client, commune_leader)
+    before = set(stored_paths(tmp_path))
+    response = return_with_result(
+        client, at_approval, SimpleUploadedFile("kq.pdf", make_png(), "application/pdf")
+    )
+    assert response.status_code == 400
+    assert (
+        "Tệp “kq.pdf” có nội dung là ảnh PNG, không phải PDF. Vui lòng chọn đúng tệp."
+        in response.content.decode()
+    )
+    at_approval.refresh_from_db()
+    assert at_approval.result_file is None
+    assert set(stored_paths(tmp_path)) == before
+
+
+def test_a_stale_supplement_leaves_no_scan_in_storage(
+    client, received, desk_officer, responsible, tmp_path
+):
+    d = services.forward(actor=desk_officer, dossier=received)
+    d = services.claim(actor=responsible, dossier=d)
+    d = services.request_supplement(
+        actor=responsible,
+        dossier=d,
+        reason="Giấy chứng sinh bị mờ",
+        missing_documents=["Giấy chứng sinh"],
+    )
+    sign_in(client, desk_officer)
+    before = set(stored_paths(tmp_path))
+    response = client.post(
+        act(d, "receive_supplement"),
+        {
+            "receive_supplement-expected_revision": d.revision - 1,
+            "receive_supplement-comment": "Đã nộp lại",
+            "receive_supplement-scan": SimpleUploadedFile(
+                "bo-sung.pdf", pdf_bytes("bổ sung"), "application/pdf"
+            ),
+        },
+    )
+    assert response.status_code == 409
+    d.refresh_from_db()
+    assert d.status == Status.AWAITING_SUPPLEMENT
+    assert set(stored_paths(tmp_path)) == before

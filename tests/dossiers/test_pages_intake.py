@@ -9,8 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chinhquyenso.core.models import StoredFile
+from chinhquyenso.core.services import files as file_service
 from chinhquyenso.dossiers.models import Dossier, DossierDocument
 from tests.conftest import sign_in
+from tests.core.test_files import make_png
 from tests.dossiers.conftest import CITIZEN_ID, pdf_bytes
 
 URL = reverse("dossiers:intake")
@@ -119,3 +121,63 @@ def test_unknown_procedure_is_a_vietnamese_404(client, clock, birth, desk_office
     response = client.get(f"{URL}?thu_tuc=9.999999")
     assert response.status_code == 404
     assert "Không tìm thấy thủ tục" in response.content.decode()
+
+
+# --- What a refusal leaves in storage (nothing), and a file named for another type -----------
+
+
+def stored_paths(tmp_path) -> list:
+    """The bytes in the file storage (tmp_path/files in these tests, `_fast_and_isolated`)."""
+    location = tmp_path / "files"
+    return sorted(p for p in location.rglob("*") if p.is_file()) if location.exists() else []
+
+
+def test_a_refused_intake_leaves_no_scan_in_storage(client, clock, birth, desk_officer, tmp_path):
+    """The service refuses after the page stored the scan: the applicant's scan goes too."""
+    sign_in(client, desk_officer)
+    data = form_data(
+        id_number="12345",
+        scan_1=SimpleUploadedFile("chung-sinh.pdf", pdf_bytes("bị từ chối"), "application/pdf"),
+    )
+    assert client.post(intake_url(birth.procedure), data).status_code == 400
+    assert not StoredFile.objects.exists()
+    assert stored_paths(tmp_path) == []
+
+
+def test_a_received_scan_stays_in_storage(client, clock, birth, desk_officer, tmp_path):
+    sign_in(client, desk_officer)
+    data = form_data(scan_1=SimpleUploadedFile("chung-sinh.pdf", pdf_bytes(), "application/pdf"))
+    assert client.post(intake_url(birth.procedure), data).status_code == 302
+    stored = StoredFile.objects.get()
+    assert stored_paths(tmp_path) == [tmp_path / "files" / stored.storage_name]
+    assert (tmp_path / "files" / stored.storage_name).read_bytes() == pdf_bytes()
+
+
+def test_a_refusal_keeps_the_bytes_of_a_scan_stored_before(
+    client, clock, birth, desk_officer, scan, tmp_path
+):
+    """The same scan already belongs to another stored file: a refused intake never removes
+    it (content-addressed storage: one copy for both)."""
+    sign_in(client, desk_officer)
+    data = form_data(
+        id_number="12345",
+        scan_1=SimpleUploadedFile("chung-sinh.pdf", pdf_bytes(), "application/pdf"),
+    )
+    assert client.post(intake_url(birth.procedure), data).status_code == 400
+    assert list(StoredFile.objects.all()) == [scan]
+    assert stored_paths(tmp_path) == [tmp_path / "files" / scan.storage_name]
+    assert file_service.read_verified(actor=desk_officer, stored_file=scan) == pdf_bytes()
+
+
+def test_a_png_named_pdf_is_refused_with_what_it_is(client, clock, birth, desk_officer, tmp_path):
+    sign_in(client, desk_officer)
+    data = form_data(scan_1=SimpleUploadedFile("chung-sinh.pdf", make_png(), "application/pdf"))
+    response = client.post(intake_url(birth.procedure), data)
+    assert response.status_code == 400
+    assert (
+        "Tệp “chung-sinh.pdf” có nội dung là ảnh PNG, không phải PDF. Vui lòng chọn đúng tệp."
+        in response.content.decode()
+    )
+    assert not Dossier.objects.exists()
+    assert not StoredFile.objects.exists()
+    assert stored_paths(tmp_path) == []

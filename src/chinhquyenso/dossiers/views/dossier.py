@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -367,6 +366,8 @@ def _signing_key(user, data):
 
 
 def _stored(user, upload):
+    """The uploaded scan, stored. Precondition: inside `file_service.discard_on_failure()`
+    (as `act` runs `_run`), so its bytes go again when the service then refuses the action."""
     if not upload:
         return None
     return file_service.store_file(actor=user, uploaded=upload, purpose="scan", name=upload.name)
@@ -441,7 +442,8 @@ def act(request, code: str, action: str):
     message = None
     if form.is_valid():
         try:
-            with transaction.atomic():
+            # Not a plain atomic(): a scan stored for a refused action leaves no bytes behind.
+            with file_service.discard_on_failure():
                 _run(action, user, d, form, route)
         except errors.Conflict as exc:
             status = 409

@@ -7,7 +7,6 @@ from functools import reduce
 from operator import or_
 
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -181,10 +180,10 @@ def reusable_documents(user, documents: list[dict], id_number: str) -> dict[int,
     return {i: by_name[name][:REUSE_LIMIT] for i, name in wanted.items() if name in by_name}
 
 
-@transaction.atomic
+@file_service.discard_on_failure()
 def _receive(user, desk, procedure, form: IntakeForm):
     """Store the scans and receive the dossier in one transaction: a refusal by the service
-    rolls the stored files back too (nothing saved)."""
+    rolls the stored files back too, their bytes included (nothing saved)."""
     documents = []
     for item in form.checklist:
         if item["state"]:
