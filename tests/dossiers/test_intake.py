@@ -105,6 +105,7 @@ def test_unknown_file_is_refused(clock, birth, desk_officer, desk_unit_a):
         ("06809000123", "12 chữ số"),
         ("06809000123a", "12 chữ số"),
         ("068 090 001 2345", "12 chữ số"),
+        ("٠٦٨٠٩٠٠٠١٢٣٤", "12 chữ số"),  # Arabic-Indic digits: digits to Python, not here
         ("003090001234", "mã tỉnh"),
         ("068590001234", "chưa tới"),  # century digit 5: born 2190
     ],

@@ -181,3 +181,29 @@ def test_a_png_named_pdf_is_refused_with_what_it_is(client, clock, birth, desk_o
     assert not Dossier.objects.exists()
     assert not StoredFile.objects.exists()
     assert stored_paths(tmp_path) == []
+
+
+def test_the_form_posted_twice_receives_one_dossier(client, clock, birth, desk_officer):
+    """A double click or the browser's "resend": the form's one-time key makes the second post
+    open the dossier the first one received."""
+    import re
+
+    sign_in(client, desk_officer)
+    page = client.get(intake_url(birth.procedure)).content.decode()
+    key = re.search(r'name="intake_key" value="([0-9a-f]{32})"', page).group(1)
+    data = form_data(intake_key=key, scan_1=SimpleUploadedFile("cs.pdf", pdf_bytes("lần 1")))
+    first = client.post(intake_url(birth.procedure), data)
+    assert first.status_code == 302
+    d = Dossier.objects.get()
+    again = client.post(
+        intake_url(birth.procedure),
+        form_data(intake_key=key, scan_1=SimpleUploadedFile("cs.pdf", pdf_bytes("lần 2"))),
+        follow=True,
+    )
+    assert again.redirect_chain[0][0] == reverse("dossiers:detail", args=[d.code])
+    assert f"Hồ sơ này đã được tiếp nhận với mã {d.code}" in again.content.decode()
+    assert Dossier.objects.count() == 1
+    assert StoredFile.objects.count() == 1  # the second post's scan is not kept
+    # A new form (a new key) is a new intake.
+    other = client.get(intake_url(birth.procedure)).content.decode()
+    assert re.search(r'name="intake_key" value="([0-9a-f]{32})"', other).group(1) != key

@@ -3,6 +3,8 @@ rules and give the Vietnamese messages (`place_error` puts them next to the righ
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -57,7 +59,10 @@ class IntakeForm(BootstrapMixin, forms.Form):
     id_number = forms.CharField(
         label=_("Số định danh cá nhân / mã số thuế"),
         max_length=20,
-        help_text=_("Công dân: 12 chữ số. Doanh nghiệp: mã số thuế 10 hoặc 13 ký tự."),
+        help_text=_(
+            "Công dân: số định danh cá nhân 12 chữ số. Tổ chức, doanh nghiệp: mã số thuế 10 chữ "
+            "số (đơn vị phụ thuộc: 10 chữ số-3 chữ số, ví dụ 0101234567-001)."
+        ),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     name = forms.CharField(label=_("Họ tên người nộp / tên tổ chức"), max_length=200)
@@ -72,8 +77,13 @@ class IntakeForm(BootstrapMixin, forms.Form):
         choices=ResultDelivery.choices,
         initial=ResultDelivery.DESK,
     )
+    # One key per form shown: posted twice (a double click, the browser's "resend"), the
+    # intake receives one dossier (services.receive_dossier `intake_key`).
+    intake_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, documents: list[dict] = (), reusable: dict | None = None, **kwargs):
+        if not args or args[0] is None:
+            kwargs.setdefault("initial", {}).setdefault("intake_key", uuid.uuid4().hex)
         self.spec = list(documents or [])
         # index -> the applicant's earlier DossierDocuments of that name (digitisation).
         self.reusable = reusable or {}

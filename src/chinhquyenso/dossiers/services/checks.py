@@ -30,9 +30,10 @@ _PROVINCE_ID_CODES_TEXT = """
 067 068 070 072 074 075 077 079 080 082 083 084 086 087 089 091 092 093 094 095 096
 """
 PROVINCE_ID_CODES = frozenset(_PROVINCE_ID_CODES_TEXT.split())
-_PERSONAL_ID_RE = re.compile(r"^\d{12}$")
-_TAX_CODE_RE = re.compile(r"^\d{10}(-\d{3})?$")
-_PHONE_RE = re.compile(r"^\+?\d{9,15}$")
+# re.ASCII: \d is 0-9 only (to Python, "١٢" and "²" are digits too).
+_PERSONAL_ID_RE = re.compile(r"^\d{12}$", re.ASCII)
+_TAX_CODE_RE = re.compile(r"^\d{10}(-\d{3})?$", re.ASCII)
+_PHONE_RE = re.compile(r"^\+?\d{9,15}$", re.ASCII)
 
 # --- Applicant ------------------------------------------------------------------------------
 

@@ -124,6 +124,10 @@ def intake(request):
         if form.is_valid():
             try:
                 dossier = _receive(request.user, desk, procedure, form)
+            except services.AlreadyReceived as exc:
+                # The same form posted again: show the dossier the first post received.
+                messages.info(request, exc.message)
+                return redirect("dossiers:detail", code=exc.dossier_code)
             except errors.DomainError as exc:
                 place_error(form, exc)
             else:
@@ -211,4 +215,5 @@ def _receive(user, desk, procedure, form: IntakeForm):
         documents=documents,
         channel=form.cleaned_data["channel"],
         result_delivery=form.cleaned_data["result_delivery"],
+        intake_key=form.cleaned_data.get("intake_key") or None,
     )
