@@ -34,6 +34,9 @@ EVENT_LABELS = {
 AUDIT_LABELS = {f"dossier.{code}": label for code, label in EVENT_LABELS.items()}
 # Audit codes of this app that are not about one dossier.
 AUDIT_LABELS["formset.activated"] = pgettext_lazy("audit action", "Đổi bộ biểu mẫu đang áp dụng")
+AUDIT_LABELS["formset.updated"] = pgettext_lazy(
+    "audit action", "Cập nhật biểu mẫu theo bản phát hành mới"
+)
 
 
 def label_for(code: str) -> str:

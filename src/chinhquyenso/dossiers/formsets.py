@@ -199,11 +199,17 @@ def ensure_form_sets(*, update: bool = False) -> list[FormSet]:
                 },
             )
             if update and not created:
-                template.number = form.number
-                template.title = form.title
-                template.body = _shipped_body(form)
-                template.page_size = form.page_size
-                template.save(update_fields=["number", "title", "body", "page_size"])
+                shipped = (form.number, form.title, _shipped_body(form), form.page_size)
+                now = (template.number, template.title, template.body, template.page_size)
+                if shipped != now:
+                    template.number, template.title, template.body, template.page_size = shipped
+                    template.save(update_fields=["number", "title", "body", "page_size"])
+                    # Audited: what is printed on every citizen's paper changed.
+                    audit.record(
+                        action="formset.updated",
+                        obj=form_set,
+                        data={"purpose": form.purpose, "number": form.number},
+                    )
         installed.append(form_set)
     if not any_active:
         default = next(s for s in SHIPPED_SETS if s.active_by_default)
