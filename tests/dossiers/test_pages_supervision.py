@@ -298,3 +298,14 @@ def test_period_errors_are_translated_for_english_readers(client, clock, commune
         URL, {"to_chuc": commune_a.pk, "tu": "05/03/2026", "den": "04/03/2026"}
     )
     assert "“To” must not be before “From”." in reversed_period.content.decode()
+
+
+def test_an_end_date_alone_reads_as_its_month_up_to_that_day(
+    client, clock, commune_leader, commune_a
+):
+    """As the register reads the same fields: no "Từ ngày" means the first of the end's month
+    (it was ignored, and the page showed this month instead)."""
+    sign_in(client, commune_leader)
+    response = client.get(URL, {"to_chuc": commune_a.pk, "den": "15/02/2026"})
+    assert response.status_code == 200
+    assert "kỳ 01/02/2026 – 15/02/2026" in response.content.decode()

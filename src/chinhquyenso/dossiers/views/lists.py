@@ -212,8 +212,10 @@ def supervision(request):
         form = PeriodForm(initial={"to_chuc": org.pk if org else None}, organisations=organisations)
     elif not form.is_valid():
         status = 400
-    elif form.cleaned_data.get("tu"):
-        wanted = (form.cleaned_data["tu"], form.cleaned_data.get("den") or timezone.localdate())
+    elif form.cleaned_data.get("tu") or form.cleaned_data.get("den"):
+        # As the register reads them: no end, today; no start, the first day of the end's month.
+        end = form.cleaned_data.get("den") or timezone.localdate()
+        wanted = (form.cleaned_data.get("tu") or end.replace(day=1), end)
         if _check_period(form, *wanted):
             period = wanted
         else:
