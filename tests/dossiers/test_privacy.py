@@ -52,7 +52,7 @@ def test_the_api_masks_the_applicant_for_a_colleague(client, assigned, colleague
     ]
 
 
-@pytest.mark.parametrize("who", ["responsible", "desk_officer", "commune_leader"])
+@pytest.mark.parametrize("who", ["responsible", "desk_officer", "commune_leader", "unit_head"])
 def test_the_api_shows_the_applicant_to_those_who_need_it(client, assigned, who, request):
     data = api_detail(client, request.getfixturevalue(who), assigned.code)
     assert data["personal_data"] is True

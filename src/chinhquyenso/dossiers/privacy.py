@@ -5,7 +5,8 @@ Personal data is processed only by those whose task needs it (Decree 13/2023/NĐ
 data protection, Art. 3: purpose limitation and minimisation). For a dossier that is:
 - the desk of the receiving organisation (receive / return the result);
 - whoever may act on the current step now, or is assigned to it, or handled a step before;
-- the leaders and supervisors of the handling organisation;
+- the leaders and supervisors of the handling organisation, and the head of the unit the
+  dossier is in now (who assigns it there);
 - an API key of the receiving organisation's subtree (the desk's own systems, which send the
   data in the first place).
 Everyone else who can see the dossier (a unit it passed through, the other side of a
@@ -22,7 +23,7 @@ from collections.abc import Iterable
 from chinhquyenso.core import permissions
 from chinhquyenso.core.models import ApiKey
 from chinhquyenso.dossiers.models import Dossier, StepRun
-from chinhquyenso.dossiers.permissions import APPROVE, RECEIVE, RETURN, SUPERVISE
+from chinhquyenso.dossiers.permissions import APPROVE, ASSIGN, RECEIVE, RETURN, SUPERVISE
 from chinhquyenso.dossiers.public import mask_name
 from chinhquyenso.dossiers.services import _common as c
 
@@ -40,12 +41,13 @@ def _acts_on_step(user, d: Dossier) -> bool:
 
 def _by_role(user, d: Dossier) -> bool:
     can = permissions.can
-    receiving, handling = d.receiving_organisation, d.handling_organisation
+    receiving, handling, unit = d.receiving_organisation, d.handling_organisation, d.current_unit
     return (
         can(user, RECEIVE, receiving)
         or can(user, RETURN, receiving)
         or can(user, APPROVE, handling)
         or can(user, SUPERVISE, handling)
+        or (unit is not None and (can(user, ASSIGN, unit) or can(user, APPROVE, unit)))
     )
 
 
