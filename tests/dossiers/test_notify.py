@@ -220,3 +220,24 @@ def test_the_receipt_sms_of_a_long_named_procedure_fits(
     last = sms_for(received)[-1]
     assert sms_module.fits(last.body) and received.code in last.body
     assert "tiếp nhận" in last.body and "Ngày hẹn trả kết quả" in last.body
+
+
+def test_a_payment_request_with_an_unknown_amount_does_not_name_a_partial_sum(
+    clock, birth, desk_officer, desk_unit_a, responsible, django_capture_on_commit_callbacks
+):
+    """The procedure states one fee and leaves another to the tax office (amount unknown)."""
+    version = birth.procedure.current_version
+    version.fees = [
+        {"label": "Lệ phí", "amount_vnd": 50000},
+        {"label": "Thuế (cơ quan thuế tính)", "amount_vnd": None},
+    ]
+    version.save(update_fields=["fees"])
+    d = receive(desk_officer, desk_unit_a, birth.procedure)
+    assert [f["amount_vnd"] for f in d.fees] == [50000, None]
+    d = services.forward(actor=desk_officer, dossier=d)
+    d = services.claim(actor=responsible, dossier=d)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_payment(actor=responsible, dossier=d, reason="Chờ thông báo thuế")
+    body = sms_for(d)[-1].body
+    assert "cần thực hiện nghĩa vụ tài chính. Chờ thông báo thuế." in body
+    assert "50.000 đồng" not in body

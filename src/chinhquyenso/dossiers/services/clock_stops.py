@@ -345,7 +345,10 @@ def request_payment(
                 comment=reason,
                 data={"child": d.code, "fees": d.fees},
             )
-    total = sum(int(f.get("amount_vnd") or 0) for f in d.fees)
+    # The total only when every amount is known: a partial sum would tell the applicant to pay
+    # less than they owe (the message then names the obligation without an amount).
+    amounts = [f.get("amount_vnd") for f in d.fees or []]
+    total = None if None in amounts else sum(int(a) for a in amounts)
     applicant_notify.tell(
         target, applicant_notify.PAYMENT_REQUESTED, reason=reason, amount_vnd=total
     )
