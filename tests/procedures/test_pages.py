@@ -307,8 +307,9 @@ def test_editor_chooser_sends_a_bad_organisation_back_to_the_detail(
         {"buoc-TOTAL_FORMS": "-3"},
         {"buoc-TOTAL_FORMS": None},
         {"buoc-INITIAL_FORMS": None},
+        {"buoc-TOTAL_FORMS": "1000"},  # far more rows than a process may have steps
     ],
-    ids=["letters", "superscript", "negative", "no-total", "no-initial"],
+    ids=["letters", "superscript", "negative", "no-total", "no-initial", "a-thousand-rows"],
 )
 def test_editor_refuses_a_tampered_management_form_in_vietnamese(
     client, catalogue, commune_a, unit_a, commune_admin, action, management

@@ -255,7 +255,17 @@ def _posted_rows(data, prefix: str = "buoc") -> int | None:
     if not management.is_valid():
         return None
     total = management.cleaned_data["TOTAL_FORMS"]
-    return total if total >= 0 and management.cleaned_data["INITIAL_FORMS"] >= 0 else None
+    initial = management.cleaned_data["INITIAL_FORMS"]
+    # The editor never posts many more rows than a process may have: more is not a process
+    # to check row by row (each row rendered again with its lists of units) but tampering.
+    if not 0 <= total <= MAX_POSTED_ROWS or initial < 0:
+        return None
+    return total
+
+
+# A process has at most 50 steps (StepFormSet max_num); the editor posts one blank row more,
+# and "too many steps" is reported as such up to this many rows.
+MAX_POSTED_ROWS = 60
 
 
 def _rows_with_blank(data, rows: int, prefix: str = "buoc"):
