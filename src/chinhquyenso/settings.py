@@ -286,6 +286,8 @@ LOGGING = {
 
 # --- Platform.
 CQS_CALENDAR_CACHE_SECONDS = env.integer("CQS_CALENDAR_CACHE_SECONDS", 60, minimum=0)
+# How long a satisfaction-rating link (the QR code at the desk) stays valid.
+CQS_RATING_LINK_SECONDS = env.integer("CQS_RATING_LINK_SECONDS", 2 * 60 * 60, minimum=60)
 CQS_PUBLIC_BASE_URL = env.string("CQS_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # One-stop shop: dossiers received after this time start their clock the next working day.
 CQS_DOSSIER_CUTOFF = env.clock_time("CQS_DOSSIER_CUTOFF", "15:00")

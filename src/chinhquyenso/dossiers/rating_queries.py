@@ -97,3 +97,32 @@ def rating_summary(user, organisation: Organisation) -> RatingSummary:
         .order_by("dossier__procedure__national_code", "dossier__procedure_version__name")
     ]
     return summary
+
+
+@dataclass(frozen=True)
+class RatingLinkTarget:
+    """What the rating link's page shows: the code and the desk, nothing personal."""
+
+    code: str
+    organisation_name: str
+    rated: bool
+    ratable: bool
+
+
+def rating_link_target(token: str) -> RatingLinkTarget:
+    """The dossier a rating link names (NotFound `rating_link_invalid` for a bad, expired or
+    orphaned link)."""
+    from chinhquyenso.core.errors import NotFound
+    from chinhquyenso.dossiers.models import Dossier
+    from chinhquyenso.dossiers.services import rating as rating_service
+
+    pk, _made_by = rating_service.dossier_id_for_link(token)
+    d = Dossier.objects.select_related("receiving_organisation").filter(pk=pk).first()
+    if d is None:
+        raise NotFound(rating_service.LINK_NOT_VALID, code="rating_link_invalid")
+    return RatingLinkTarget(
+        code=d.code,
+        organisation_name=d.receiving_organisation.name,
+        rated=Rating.objects.filter(dossier_id=pk).exists(),
+        ratable=d.status in rating_service.RATABLE,
+    )

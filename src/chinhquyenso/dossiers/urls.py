@@ -15,4 +15,5 @@ urlpatterns = [
     path("<str:code>/thao-tac/<str:action>/", dossier.act, name="act"),
     path("<str:code>/mau/<str:purpose>.pdf", dossier.form_pdf, name="form_pdf"),
     path("<str:code>/danh-gia/", dossier.kiosk, name="kiosk"),
+    path("<str:code>/danh-gia/ma-qr/", dossier.rating_qr, name="rating_qr"),
 ]

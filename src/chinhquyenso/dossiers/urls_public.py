@@ -6,5 +6,6 @@ app_name = "public"
 
 urlpatterns = [
     path("", views_public.lookup_page, name="lookup"),
+    path("danh-gia/<str:token>/", views_public.rating_link, name="rating_link"),
     path("<str:code>/", views_public.dossier_page, name="dossier"),
 ]

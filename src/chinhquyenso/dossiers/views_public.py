@@ -4,9 +4,19 @@ QR code on the receipt opens. Thin: rate limit -> public.lookup -> template."""
 from __future__ import annotations
 
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
-from chinhquyenso.dossiers import public
+from chinhquyenso.core import errors
+from chinhquyenso.dossiers import forms as f
+from chinhquyenso.dossiers import public, rating_queries
+from chinhquyenso.dossiers.models import SatisfactionLevel
+from chinhquyenso.dossiers.services import rating as rating_service
+
+KIOSK_LEVELS = [
+    (SatisfactionLevel.VERY_SATISFIED, "success", "★★★"),
+    (SatisfactionLevel.SATISFIED, "primary", "★★☆"),
+    (SatisfactionLevel.DISSATISFIED, "danger", "★☆☆"),
+]
 
 
 def _rate_limited(request, decision):
@@ -55,3 +65,46 @@ def dossier_page(request, code: str):
             status=404,
         )
     return render(request, "dossiers/public/dossier.html", {"dossier": found, "query": code})
+
+
+@require_http_methods(["GET", "POST"])
+def rating_link(request, token: str):
+    """The satisfaction form opened from the rating link's QR code, on the desk's tablet or the
+    applicant's phone, without signing in: the dossier's code and desk only, one rating."""
+    try:
+        target = rating_queries.rating_link_target(token)
+    except errors.NotFound as exc:
+        context = {"status": 404, "title": "Không mở được trang đánh giá", "message": exc.message}
+        return render(request, "error.html", context, status=404)
+    form = f.KioskForm(request.POST or None)
+    error, status = "", 200
+    if request.method == "POST" and not target.rated:
+        if form.is_valid():
+            try:
+                rating_service.rate_with_link(
+                    token=token,
+                    level=form.cleaned_data["level"],
+                    criteria=form.criteria(),
+                    comment=form.cleaned_data["comment"],
+                )
+            except errors.DomainError as exc:
+                error, status = exc.message, 400
+            else:
+                return redirect("public:rating_link", token=token)
+        else:
+            error, status = form.error_text(), 400
+    elif not target.ratable and not target.rated:
+        error = "Hồ sơ chưa có kết quả nên chưa thể đánh giá."
+    return render(
+        request,
+        "dossiers/kiosk.html",
+        {
+            "code": target.code,
+            "organisation_name": target.organisation_name,
+            "form": form,
+            "done": target.rated,
+            "error": error,
+            "levels": KIOSK_LEVELS,
+        },
+        status=status,
+    )

@@ -9,9 +9,11 @@ dossier); the rated unit is the receiving organisation.
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core import signing
 from django.db import IntegrityError, transaction
 
-from chinhquyenso.core.errors import Conflict, PermissionDenied, ValidationFailed
+from chinhquyenso.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.dossiers.models import DossierEvent, Rating, SatisfactionLevel, Status
 from chinhquyenso.dossiers.permissions import RECEIVE, RETURN
 from chinhquyenso.dossiers.services import _common as c
@@ -61,8 +63,73 @@ def _rated_official(dossier):
     return returned.actor if returned is not None else dossier.received_by
 
 
+# --- Rating links: the applicant rates on a tablet or their own phone, not signed in ----------
+#
+# The desk officer's kiosk page runs in the officer's session; a rating link does not. The desk
+# makes a link (shown as a QR code) for one dossier; whoever opens it may rate that dossier and
+# nothing else, once, until the link expires. The link is signed with SECRET_KEY (it cannot be
+# forged or pointed at another dossier) and names no person.
+
+LINK_SALT = "chinhquyenso.dossiers.rating-link"
+LINK_NOT_VALID = "Đường dẫn đánh giá không hợp lệ hoặc đã hết hạn. Vui lòng đề nghị cán bộ tạo lại."
+
+
+def link_lifetime_seconds() -> int:
+    return int(getattr(settings, "CQS_RATING_LINK_SECONDS", 2 * 60 * 60))
+
+
+def rating_link_token(*, actor, dossier) -> str:
+    """A link token for rating `dossier`: by a desk officer of its receiving organisation,
+    for a dossier that can be rated and has not been. PermissionDenied / ValidationFailed
+    `not_ratable` / Conflict `already_rated` otherwise. Changes nothing."""
+    c.require_any(
+        actor,
+        dossier,
+        [(RECEIVE, dossier.receiving_organisation), (RETURN, dossier.receiving_organisation)],
+    )
+    if dossier.status not in RATABLE:
+        raise ValidationFailed(
+            "Chỉ đánh giá được hồ sơ đã có kết quả hoặc đã trả kết quả.", code="not_ratable"
+        )
+    if Rating.objects.filter(dossier=dossier).exists():
+        raise Conflict("Hồ sơ này đã được đánh giá.", code="already_rated")
+    return signing.dumps({"d": dossier.pk, "by": actor.pk}, salt=LINK_SALT)
+
+
+def dossier_id_for_link(token: str) -> tuple[int, int | None]:
+    """(dossier id, id of the official who made the link) of a valid, unexpired link token;
+    NotFound `rating_link_invalid` otherwise."""
+    try:
+        data = signing.loads(token, salt=LINK_SALT, max_age=link_lifetime_seconds())
+        return int(data["d"]), data.get("by")
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise NotFound(LINK_NOT_VALID, code="rating_link_invalid") from None
+
+
 @transaction.atomic
-def rate_dossier(*, dossier, level, criteria: dict | None = None, comment: str = "", actor=None):
+def rate_with_link(*, token: str, level, criteria: dict | None = None, comment: str = ""):
+    """The applicant's rating through a rating link (no account): as `rate_dossier`, the audit
+    entry saying it came through the link the official made."""
+    pk, made_by = dossier_id_for_link(token)
+    return rate_dossier(
+        dossier=pk,
+        level=level,
+        criteria=criteria,
+        comment=comment,
+        via={"via": "rating_link", "link_made_by": made_by},
+    )
+
+
+@transaction.atomic
+def rate_dossier(
+    *,
+    dossier,
+    level,
+    criteria: dict | None = None,
+    comment: str = "",
+    actor=None,
+    via: dict | None = None,
+):
     """Record the applicant's rating of `dossier` (once).
 
     `actor`: the desk officer whose kiosk page the applicant used (a desk officer of the
@@ -114,6 +181,7 @@ def rate_dossier(*, dossier, level, criteria: dict | None = None, comment: str =
             "criteria": scores,
             "official": rating.official_id,
             "unit": rating.unit_id,
+            **(via or {}),
         },
     )
     return rating

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from chinhquyenso.core import errors, permissions
@@ -545,7 +546,8 @@ def kiosk(request, code: str):
         request,
         "dossiers/kiosk.html",
         {
-            "dossier": d,
+            "code": d.code,
+            "organisation_name": d.receiving_organisation.name,
             "form": form,
             "done": done,
             "error": error,
@@ -556,4 +558,31 @@ def kiosk(request, code: str):
             ],
         },
         status=status,
+    )
+
+
+@page(None)
+@require_GET
+def rating_qr(request, code: str):
+    """A rating link for the dossier as a QR code: the applicant scans it with their phone, or
+    the desk opens it on a tablet that is not signed in (`views_public.rating_link`)."""
+    d = queries.get_dossier_for(request.user, code)
+    try:
+        token = rating_service.rating_link_token(actor=request.user, dossier=d)
+    except errors.PermissionDenied:
+        raise PermissionDenied from None
+    except errors.DomainError as exc:
+        return _cannot_print(request, exc.message)
+    path = reverse("public:rating_link", args=[token])
+    url = f"{settings.CQS_PUBLIC_BASE_URL.rstrip('/')}{path}"
+    return render(
+        request,
+        "dossiers/rating_qr.html",
+        {
+            "dossier": d,
+            "url": url,
+            "path": path,
+            "qr": forms_pdf.make_qr(url).svg_data_uri(scale=6),
+            "minutes": rating_service.link_lifetime_seconds() // 60,
+        },
     )
