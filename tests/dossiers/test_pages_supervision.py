@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from chinhquyenso.dossiers.models import Dossier
 from tests.conftest import sign_in
 from tests.dossiers.conftest import receive
 
@@ -208,18 +209,19 @@ def test_supervision_says_what_is_wrong_with_a_badly_typed_date(
     assert {"tu": "Từ ngày", "den": "Đến ngày"}[field] in html
 
 
-def test_a_validation_error_escaping_a_page_is_a_vietnamese_400(
-    client, clock, commune_leader, commune_a, monkeypatch
-):
+def test_a_validation_error_escaping_a_page_is_a_vietnamese_400(rf, commune_leader):
+    """The pages' wrapper itself (`views._common.page`), around a view that lets a service's
+    ValidationFailed escape: the 400 page with its message, never a stack trace."""
     from chinhquyenso.core.errors import ValidationFailed
-    from chinhquyenso.dossiers import queries
+    from chinhquyenso.dossiers.views._common import page
 
-    def refuse(*args, **kwargs):
+    @page(None)
+    def view(request):
         raise ValidationFailed("Kỳ báo cáo không hợp lệ.", code="invalid_filter")
 
-    monkeypatch.setattr(queries, "supervision_counts", refuse)
-    sign_in(client, commune_leader)
-    response = client.get(URL, {"to_chuc": commune_a.pk})
+    request = rf.get("/ho-so/giam-sat/")
+    request.user = commune_leader
+    response = view(request)
     assert response.status_code == 400
     html = response.content.decode()
     assert "Yêu cầu không hợp lệ" in html and "Kỳ báo cáo không hợp lệ." in html
@@ -237,51 +239,44 @@ def test_list_chips_skip_digits_that_are_not_numbers():
 # --- Thousands separators: "1.234", as Vietnamese writes numbers ------------------------------
 
 
-def test_supervision_figures_have_thousands_separators(client, three, commune_leader, monkeypatch):
-    from chinhquyenso.dossiers import queries, rating_queries
-    from chinhquyenso.dossiers.queries import Figure
+def copies(d: Dossier, n: int) -> list[Dossier]:
+    """`n` more dossiers like `d` (test data in bulk: a commune's figures in the thousands)."""
+    fields = {f.attname: getattr(d, f.attname) for f in d._meta.concrete_fields}
+    made = [
+        Dossier(**{**fields, "id": None, "code": f"{d.code[:-4]}{9999 - i:04d}"}) for i in range(n)
+    ]
+    return Dossier.objects.bulk_create(made)
 
-    real_counts, real_ratings = queries.supervision_counts, rating_queries.rating_summary
 
-    def many(*args, **kwargs):  # a province's figures run into the thousands
-        s = real_counts(*args, **kwargs)
-        s.in_progress["in_time"] = Figure(1234, s.in_progress["in_time"].filters)
-        s.received_period["total"] = Figure(12345, s.received_period["total"].filters)
-        return s
+def vn(number: int) -> str:
+    return f"{number:,}".replace(",", ".")
 
-    def many_ratings(*args, **kwargs):
-        r = real_ratings(*args, **kwargs)
-        r.total = {**r.total, "count": 2500, "satisfied": 1500}
-        return r
 
-    monkeypatch.setattr(queries, "supervision_counts", many)
-    monkeypatch.setattr(rating_queries, "rating_summary", many_ratings)
+def test_supervision_figures_have_thousands_separators(client, three, commune_leader):
+    from chinhquyenso.dossiers.models import Rating
+
+    made = copies(three[0], 1231)  # 1,234 received this month, in time
+    Rating.objects.bulk_create(
+        Rating(dossier=d, level=2, criteria={}, unit=d.receiving_organisation, at=d.received_at)
+        for d in made[:1200]
+    )
+    total = Dossier.objects.count()
+    assert total == 1234
     sign_in(client, commune_leader)
     html = client.get(URL).content.decode()
     in_time = html.split('id="trong-han"', 1)[1].split("</p>", 1)[0]
     assert ">1.234</a>" in in_time
     received = html.split('id="tiep-nhan"', 1)[1].split("</table>", 1)[0]
-    assert ">12.345</a>" in received
-    assert "2.500 lượt đánh giá" in html and "1.500 hài lòng" in html
+    assert f">{vn(total)}</a>" in received
+    assert "1.200 lượt đánh giá" in html and "1.200 hài lòng" in html
 
 
-def test_queue_badges_have_thousands_separators(client, received, desk_officer, monkeypatch):
-    from chinhquyenso.dossiers import queries
-
-    real = queries.queue_for
-
-    class Many:
-        def count(self):
-            return 1234
-
-    def queue_for(user, tab, **kwargs):
-        return Many() if tab == "late" else real(user, tab, **kwargs)
-
-    monkeypatch.setattr(queries, "queue_for", queue_for)
+def test_queue_badges_have_thousands_separators(client, received, desk_officer):
+    copies(received, 1233)
     sign_in(client, desk_officer)
     html = client.get(reverse("dossiers:queue")).content.decode()
     tabs = html.split('id="hang-doi"', 1)[1].split("</ul>", 1)[0]
-    assert 'text-bg-danger">1.234</span>' in tabs
+    assert 'text-bg-secondary">1.234</span>' in tabs
 
 
 def test_period_errors_are_translated_for_english_readers(client, clock, commune_leader, commune_a):

@@ -75,14 +75,21 @@ def test_detail_page_ignores_a_version_that_is_not_a_number(client, catalogue, r
     assert "không phải phiên bản hiện hành" not in response.content.decode()
 
 
-def test_a_validation_error_escaping_a_page_is_a_vietnamese_400(client, catalogue, monkeypatch):
-    from chinhquyenso.core.errors import ValidationFailed
+def test_a_validation_error_escaping_a_page_is_a_vietnamese_400(rf, db):
+    """The catalogue pages' wrapper itself (`views._public`), around a view that lets a
+    ValidationFailed escape: the 400 page with its message, never a stack trace."""
+    from django.contrib.auth.models import AnonymousUser
 
-    def refuse(*args, **kwargs):
+    from chinhquyenso.core.errors import ValidationFailed
+    from chinhquyenso.procedures.views import _public
+
+    @_public
+    def view(request):
         raise ValidationFailed("Lĩnh vực “²” không hợp lệ.", code="invalid_field")
 
-    monkeypatch.setattr(queries, "catalogue", refuse)
-    response = client.get(BASE)
+    request = rf.get(BASE)
+    request.user = AnonymousUser()
+    response = view(request)
     assert response.status_code == 400
     html = response.content.decode()
     assert "Yêu cầu không hợp lệ" in html and "Lĩnh vực “²” không hợp lệ." in html

@@ -10,13 +10,9 @@
   bytes uploaded twice give the same `StoredFile` and no second copy.
 - Reads (`open_verified`) re-hash the bytes and never return content that no longer matches
   its SHA-256; a mismatch flags the file (`integrity_failed_at`) and writes an audit entry.
-- The bytes are written before the row commits (a committed row always has its bytes). When the
-  transaction then rolls back, bytes that no row uses are removed again: inside
-  `discard_on_failure()` (which `store_file` itself uses, and pages wrap around "store, then let
-  the service decide") at once, anywhere else by `cqs files_prune` (`prune_unreferenced`).
-  Whether bytes are in use is decided under a per-content lock (`_lock_content`) that
-  `store_file` holds until its transaction ends, so bytes another transaction relies on are
-  never removed.
+- The bytes are written before the row commits; bytes left by a transaction that rolled back
+  are removed again without ever touching bytes in use (`file_blobs.py`: the per-content lock,
+  `discard_on_failure`, `cqs files_prune`).
 - A name whose extension says another type than the content (a PNG named .pdf) is refused for
   purposes whose files people choose (scans, images): `file_name_mismatch`.
 
@@ -30,15 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import tempfile
 import zipfile
-import zlib
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import IO
 
 import magic
@@ -46,14 +37,25 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chinhquyenso.core import permissions
 from chinhquyenso.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from chinhquyenso.core.models import ApiKey, Organisation, StoredFile
 from chinhquyenso.core.services import audit
+
+# The bytes in storage: names, the per-content lock, cleanup after a rollback (re-exported: the
+# file service is this module).
+from chinhquyenso.core.services.file_blobs import (  # noqa: F401  (re-exported)
+    PruneResult,
+    _lock_content,
+    _note_written,
+    discard_if_unreferenced,
+    discard_on_failure,
+    prune_unreferenced,
+    storage_name_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -250,10 +252,6 @@ def sniff_content_type(fileobj: IO[bytes]) -> str:
 # --- Storing --------------------------------------------------------------------------------
 
 
-def storage_name_for(sha256: str) -> str:
-    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
-
-
 def _as_file(uploaded, name: str | None) -> tuple[File, str]:
     if isinstance(uploaded, bytes | bytearray | memoryview):
         return ContentFile(bytes(uploaded), name=name or "tep"), name or "tep"
@@ -342,161 +340,6 @@ def _write_blob(name: str, sha256: str, tmp: IO[bytes]) -> None:
         # construction, so drop our duplicate.
         default_storage.delete(saved)
     _note_written(name, sha256)
-
-
-# --- Bytes of rolled-back uploads -----------------------------------------------------------
-#
-# The bytes are written before the row commits, never after: a crash between a commit and a
-# later write would leave a row without its bytes. So when the transaction rolls back instead,
-# bytes remain that nothing references (an applicant's scan, with the row and its audit entry
-# gone). They are removed again if, under the content's lock, no row uses them.
-#
-# Why this never removes bytes in use: every decision "are these bytes there / are they used"
-# is taken under `_lock_content(sha256)`. `store_file` takes it before it looks at the storage
-# and holds it until its transaction ends (commit or rollback); the removal takes it, then looks
-# for a row. A transaction storing the same content either finished first (its row is committed
-# and seen: the bytes stay) or waits for the removal and then finds no bytes, and writes them.
-
-_LOCK_NAMESPACE = zlib.crc32(b"core.storedfile.content") - 2**31  # a signed int4 for PostgreSQL
-_HEX2 = re.compile(r"[0-9a-f]{2}")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-# What the innermost `discard_on_failure` block wrote: (storage name, sha256), in order.
-_written: ContextVar[list[tuple[str, str]] | None] = ContextVar("cqs_files_written", default=None)
-
-
-def _lock_content(sha256: str) -> None:
-    """Serialise, until the current transaction ends, every decision about the bytes of
-    `sha256` (write, reuse, remove). Precondition: inside `transaction.atomic()`."""
-    if connection.vendor == "postgresql":
-        objid = int(sha256[:8], 16) - 2**31  # equal contents, equal keys; collisions only wait
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s::integer, %s::integer)", [_LOCK_NAMESPACE, objid]
-            )
-    elif connection.vendor == "sqlite":
-        # One writer at a time: any write statement, even one matching no row, takes the
-        # database's write lock until the transaction ends (with our BEGIN IMMEDIATE it is
-        # already held; this also takes it under a DEFERRED configuration).
-        table = connection.ops.quote_name(StoredFile._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {table} SET id = id WHERE 0")  # noqa: S608 (our table name)
-    else:
-        raise NotImplementedError(f"no content lock for {connection.vendor}")
-
-
-def _note_written(name: str, sha256: str) -> None:
-    written = _written.get()
-    if written is not None:
-        written.append((name, sha256))
-
-
-def _note_all(written: list[tuple[str, str]]) -> None:
-    for name, sha256 in written:
-        _note_written(name, sha256)
-
-
-def discard_if_unreferenced(name: str, sha256: str) -> bool:
-    """Remove the bytes at `name` (content `sha256`) unless a stored file uses them; True when
-    removed. Safe at any time: see the comment above `_lock_content`."""
-    with transaction.atomic():
-        _lock_content(sha256)
-        if StoredFile.objects.filter(Q(sha256=sha256) | Q(storage_name=name)).exists():
-            return False
-        default_storage.delete(name)
-    log.info("Removed unreferenced stored bytes %s", name)
-    return True
-
-
-def _discard_all(written: list[tuple[str, str]]) -> None:
-    for name, sha256 in dict.fromkeys(written):
-        try:
-            discard_if_unreferenced(name, sha256)
-        except Exception:  # never hide the error that rolled back; `files_prune` retries
-            log.exception("Could not remove the unreferenced stored bytes %s", name)
-
-
-@contextmanager
-def discard_on_failure():
-    """`transaction.atomic()` that also removes the bytes stored inside it when it fails.
-
-    For code that stores files and then lets a service decide, in one transaction (a page
-    storing the scans, then receiving the dossier): when the service refuses, the rows roll
-    back and the bytes no stored file uses are removed. Bytes another stored file uses, or
-    that a concurrent transaction is storing, stay. Nested blocks hand what they stored to
-    the enclosing one, whose failure removes it too; a rollback of an enclosing plain
-    `atomic()` is left to `cqs files_prune`.
-    """
-    written: list[tuple[str, str]] = []
-    token = _written.set(written)
-    try:
-        with transaction.atomic():
-            yield
-    except BaseException:
-        _written.reset(token)
-        if transaction.get_connection().needs_rollback:
-            _note_all(written)  # the enclosing block fails too and cannot query: it removes
-        else:
-            _discard_all(written)
-        raise
-    _written.reset(token)
-    _note_all(written)
-
-
-def _content_batches() -> Iterator[list[tuple[str, str]]]:
-    """The content-addressed names in the storage, one `ab/cd/` directory at a time, as
-    (name, sha256). Anything else in the storage is not ours and is never listed."""
-    try:
-        tops, _ = default_storage.listdir("")
-    except FileNotFoundError:
-        return
-    for top in sorted(d for d in tops if _HEX2.fullmatch(d)):
-        subs, _ = default_storage.listdir(top)
-        for sub in sorted(d for d in subs if _HEX2.fullmatch(d)):
-            _, leaves = default_storage.listdir(f"{top}/{sub}")
-            batch = [
-                (storage_name_for(sha256), sha256)
-                for sha256 in sorted(leaves)
-                if _SHA256.fullmatch(sha256) and sha256.startswith(top + sub)
-            ]
-            if batch:
-                yield batch
-
-
-@dataclass(frozen=True)
-class PruneResult:
-    checked: int  # content-addressed names found in the storage
-    removed: list[str]  # removed (or, on a dry run, that would be)
-
-
-def prune_unreferenced(*, older_than: timedelta, dry_run: bool = False) -> PruneResult:
-    """Remove the bytes no stored file uses, written more than `older_than` ago (for
-    `cqs files_prune`): what transactions that rolled back outside `discard_on_failure`, or
-    processes that died, left behind. Each removal is decided under the content's lock, like
-    `discard_if_unreferenced`; the age only spares the work of uploads still in progress."""
-    cutoff = timezone.now() - older_than
-    checked = 0
-    removed: list[str] = []
-    for batch in _content_batches():
-        checked += len(batch)
-        used = set(
-            StoredFile.objects.filter(sha256__in=[sha for _, sha in batch]).values_list(
-                "sha256", flat=True
-            )
-        )
-        for name, sha256 in batch:
-            if sha256 in used:
-                continue
-            try:
-                if default_storage.get_modified_time(name) > cutoff:
-                    continue
-            except (NotImplementedError, OSError):
-                continue  # no age known: leave it
-            if dry_run:
-                if not StoredFile.objects.filter(storage_name=name).exists():
-                    removed.append(name)
-            elif discard_if_unreferenced(name, sha256):
-                removed.append(name)
-    return PruneResult(checked, removed)
 
 
 def _audit_actor(actor):
