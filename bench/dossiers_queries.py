@@ -10,10 +10,10 @@ In this process (no HTTP), on the database made by `dossiers_generate.py`:
 * `queries.queue_for(user, kind)` for every kind, for the busiest specialist (the official
   holding the most running dossiers) and for the busiest commune's desk officer, evaluated the
   way the API does it: `count()` and the first page of 20 rows;
-* `queries.supervision_counts(user, organisation)` for the province chairman on the province
-  (every dossier in scope) and for a commune chairman on the busiest commune, for this month
-  (the page's default, which early in a month is only a few days) and for the whole previous
-  month (what the same page costs at the end of a month);
+* `supervision_queries.supervision_counts(user, organisation)` for the province chairman on
+  the province (every dossier in scope) and for a commune chairman on the busiest commune, for
+  this month (the page's default, which early in a month is only a few days) and for the whole
+  previous month (what the same page costs at the end of a month);
 
 * the pages (the view with its queries and template, without middleware or HTTP): the queue
   of both officials and the supervision page (with the ratings) of both chairmen, this month;
@@ -24,11 +24,11 @@ shown beside it). For every measurement whose p95 is over the target, the slowes
 statement is run again under EXPLAIN (ANALYZE, BUFFERS) and its plan printed (`--explain`: for
 every measurement).
 
-`--against GIT_REF` also measures `queries.py` as it was at that commit (loaded from git into
-this process, on the same database and schema) in the same run, interleaved case by case with
-the current code, so before and after see the same load; it checks that both give the same
-results. The machine's load average is printed at the start and the end: the figures are
-only comparable with the baselines of the same run.
+`--against GIT_REF` also measures `queries.py` and `supervision_queries.py` as they were at that
+commit (loaded from git into this process, on the same database and schema) in the same run,
+interleaved case by case with the current code, so before and after see the same load; it checks
+that both give the same results. The machine's load average is printed at the start and the end:
+the figures are only comparable with the baselines of the same run.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -71,23 +72,52 @@ def measure(func, repeats: int):
     return statistics.median(times), p95, len(statements), statements
 
 
-def load_queries_at(ref: str):
-    """`chinhquyenso.dossiers.queries` as it was at git `ref`, as a separate module."""
+def _git_source(ref: str, path: str) -> str | None:
     root = Path(__file__).resolve().parent.parent
-    source = subprocess.run(
-        ["git", "show", f"{ref}:src/chinhquyenso/dossiers/queries.py"],
+    shown = subprocess.run(
+        ["git", "show", f"{ref}:src/chinhquyenso/dossiers/{path}"],
         cwd=root,
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout
-    path = Path(tempfile.mkdtemp(prefix="cqs-queries-")) / "queries_before.py"
+    )
+    return shown.stdout if shown.returncode == 0 else None
+
+
+def _load_module(name: str, source: str):
+    path = Path(tempfile.mkdtemp(prefix="cqs-queries-")) / f"{name}.py"
     path.write_text(source)
-    spec = importlib.util.spec_from_file_location("queries_before", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["queries_before"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def load_queries_at(ref: str) -> SimpleNamespace:
+    """The queues (`queries.py`) and the supervision figures as they were at git `ref`, as
+    separate modules: `supervision_queries.py` where the ref has it (reading its own `queries`),
+    else the figures still in that `queries.py`."""
+    source = _git_source(ref, "queries.py")
+    if source is None:
+        raise SystemExit(f"{ref}: no src/chinhquyenso/dossiers/queries.py")
+    queries_before = _load_module("queries_before", source)
+    figures = _git_source(ref, "supervision_queries.py")
+    if figures is None:
+        supervision_before = queries_before
+    else:
+        figures = figures.replace(
+            "from chinhquyenso.dossiers.queries import", "from queries_before import"
+        )
+        supervision_before = _load_module("supervision_before", figures)
+    return code_under_test(queries_before, supervision_before)
+
+
+def code_under_test(queries_module, supervision_module) -> SimpleNamespace:
+    return SimpleNamespace(
+        QUEUE_KINDS=queries_module.QUEUE_KINDS,
+        queue_for=queries_module.queue_for,
+        supervision_counts=supervision_module.supervision_counts,
+    )
 
 
 def plain(value):
@@ -160,7 +190,7 @@ def run(args) -> int:
     from django.utils import timezone
 
     from chinhquyenso.core.models import Organisation, Position, Role, User
-    from chinhquyenso.dossiers import queries
+    from chinhquyenso.dossiers import queries, supervision_queries
     from chinhquyenso.dossiers.models import Dossier, FinishedHandler
 
     total = Dossier.objects.count()
@@ -257,7 +287,7 @@ def run(args) -> int:
         ("baseline  Organisation.objects.count()", lambda: Organisation.objects.count()),
     ]
     cases = list(baselines)
-    current = cases_for(queries, "")
+    current = cases_for(code_under_test(queries, supervision_queries), "")
     if args.against:
         before = load_queries_at(args.against)
         for (name, func), (name_b, func_b) in zip(

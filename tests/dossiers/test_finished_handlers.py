@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import Count, Q
 
 from chinhquyenso.core.permissions import forget_positions
-from chinhquyenso.dossiers import queries, services
+from chinhquyenso.dossiers import queries, services, supervision_queries
 from chinhquyenso.dossiers.models import Dossier, FinishedHandler, Status, StepRun, Timeliness
 from tests.dossiers.conftest import local, receive
 
@@ -170,8 +170,8 @@ def the_join_as_before(organisation, start, end) -> dict[int, dict[str, int]]:
         StepRun.objects.filter(
             queries.organisation_q(organisation, prefix="dossier__"),
             handler__isnull=False,
-            dossier__finished_at__gte=queries._start_of(start),
-            dossier__finished_at__lt=queries._start_of(end + timedelta(days=1)),
+            dossier__finished_at__gte=queries.start_of(start),
+            dossier__finished_at__lt=queries.start_of(end + timedelta(days=1)),
         )
         .values("handler_id")
         .annotate(
@@ -192,7 +192,7 @@ def test_by_official_counts_agree_with_the_lists(
     user, organisation = (commune_leader, commune_a) if scope == "commune" else (leader, province)
     forget_positions(user)
     for period in (None, (local(2026, 3, 16).date(), local(2026, 3, 17).date())):
-        s = queries.supervision_counts(user, organisation, period)
+        s = supervision_queries.supervision_counts(user, organisation, period)
         start, end = s.period
         counted = {
             row["user_id"]: {t.value: row[t.value].value for t in Timeliness}
@@ -207,7 +207,7 @@ def test_by_official_counts_agree_with_the_lists(
                 listed = queries.filtered_dossiers(user, figure.filters)
                 assert listed.count() == figure.value, (row["name"], t.value, period)
     # The whole month: the early ones, the returned one and the late one by their officials.
-    s = queries.supervision_counts(user, organisation)
+    s = supervision_queries.supervision_counts(user, organisation)
     by_name = {row["name"]: row for row in s.by_official}
     assert by_name["Lý Thị Mai"]["early"].value >= 2  # desk officer: both resolved early
     assert by_name["Bùi Văn Phúc"]["late"].value == 1  # chairman approved the late one

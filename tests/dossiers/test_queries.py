@@ -7,8 +7,9 @@ import pytest
 from chinhquyenso.core.errors import NotFound, PermissionDenied
 from chinhquyenso.core.models.organisations import OrganisationKind
 from chinhquyenso.core.permissions import forget_positions
-from chinhquyenso.dossiers import queries, rating_queries, services, timeliness
+from chinhquyenso.dossiers import queries, rating_queries, services, supervision_queries, timeliness
 from chinhquyenso.dossiers.models import Dossier
+from chinhquyenso.dossiers.supervision_queries import Figure
 from tests.conftest import make_org
 from tests.dossiers.conftest import local, receive
 
@@ -208,7 +209,7 @@ def test_supervision_counts_and_click_through(
 ):
     forget_positions(commune_leader)
     with django_assert_max_num_queries(SUPERVISION_QUERIES):
-        s = queries.supervision_counts(commune_leader, commune_a)
+        s = supervision_queries.supervision_counts(commune_leader, commune_a)
     assert s.period == (local(2026, 3, 1, 0, 0).date(), local(2026, 3, 9, 0, 0).date())
     assert s.received_today["total"].value == 2
     assert s.received_today["1"].value == 1 and s.received_today["3"].value == 1
@@ -231,8 +232,8 @@ def test_supervision_counts_and_click_through(
         *s.in_progress.values(),
         s.awaiting_supplement,
         *s.finished.values(),
-        *(f for row in s.by_procedure for f in row.values() if isinstance(f, queries.Figure)),
-        *(f for row in s.by_official for f in row.values() if isinstance(f, queries.Figure)),
+        *(f for row in s.by_procedure for f in row.values() if isinstance(f, Figure)),
+        *(f for row in s.by_official for f in row.values() if isinstance(f, Figure)),
     ]
     for figure in figures:
         listed = queries.filtered_dossiers(commune_leader, figure.filters).count()
@@ -246,9 +247,9 @@ def test_supervision_needs_the_role(
     busy_commune, responsible, commune_a, commune_b, commune_leader
 ):
     with pytest.raises(PermissionDenied):
-        queries.supervision_counts(responsible, commune_a)
+        supervision_queries.supervision_counts(responsible, commune_a)
     with pytest.raises(PermissionDenied):
-        queries.supervision_counts(commune_leader, commune_b)
+        supervision_queries.supervision_counts(commune_leader, commune_b)
 
 
 @pytest.mark.parametrize("n", [10, 50])
@@ -271,7 +272,7 @@ def test_supervision_query_count_does_not_grow(
             services.claim(actor=responsible, dossier=d)
     forget_positions(commune_leader)
     with django_assert_max_num_queries(SUPERVISION_QUERIES):
-        s = queries.supervision_counts(commune_leader, commune_a)
+        s = supervision_queries.supervision_counts(commune_leader, commune_a)
     assert s.received_today["total"].value == n + 2
     by_name = {row["name"]: row for row in s.by_official}
     assert by_name[responsible.full_name]["in_time"].value == n // 2
@@ -292,26 +293,21 @@ def test_supervision_of_the_whole_tree_is_the_same_with_or_without_other_trees(
                 *s.in_progress.values(),
                 s.awaiting_supplement,
                 *s.finished.values(),
-                *(
-                    f
-                    for row in s.by_official
-                    for f in row.values()
-                    if isinstance(f, queries.Figure)
-                ),
+                *(f for row in s.by_official for f in row.values() if isinstance(f, Figure)),
             )
         ]
 
     forget_positions(commune_leader)
-    commune = values(queries.supervision_counts(commune_leader, commune_a))
+    commune = values(supervision_queries.supervision_counts(commune_leader, commune_a))
     forget_positions(leader)
-    whole = queries.supervision_counts(leader, province)
+    whole = supervision_queries.supervision_counts(leader, province)
     assert values(whole) == commune
     for figure in (whole.in_progress["overdue"], whole.finished["early"]):
         assert queries.filtered_dossiers(leader, figure.filters).count() == figure.value
     whole_ratings = rating_queries.rating_summary(leader, province)
     assert whole_ratings.total == rating_queries.rating_summary(commune_leader, commune_a).total
     make_org("UBND tỉnh Khánh Hòa", OrganisationKind.PROVINCE_COMMITTEE)
-    assert values(queries.supervision_counts(leader, province)) == commune
+    assert values(supervision_queries.supervision_counts(leader, province)) == commune
     assert rating_queries.rating_summary(leader, province).total == whole_ratings.total
 
 

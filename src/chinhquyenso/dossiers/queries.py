@@ -1,4 +1,4 @@
-"""Read side of the one-stop back office: who sees which dossiers, queues, supervision counts.
+"""Read side of the one-stop back office: who sees which dossiers, queues, list filters.
 
 Who sees a dossier (`dossiers_visible_to`): an official whose position (any official role)
 covers, in its organisation subtree, the dossier's handling organisation, its receiving
@@ -9,14 +9,13 @@ specialist holding the part...): both sides see the progress, read only.
 Nobody else: a desk officer of one commune never sees another commune's dossiers unless one is
 transferred to them. Out of scope is reported as "not found" (no existence leak).
 
-Every count of `supervision_counts` carries the filters (`filter_q` vocabulary) that list
-exactly the dossiers counted, so a figure on the leader's page clicks through to them.
+The list filters (`filter_q`) are the vocabulary the supervision figures
+(`supervision_queries.py`) click through with.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
@@ -24,20 +23,19 @@ from django.utils import timezone
 
 from chinhquyenso.core import permissions
 from chinhquyenso.core.errors import NotFound, ValidationFailed
-from chinhquyenso.core.models import ApiKey, Organisation, User
+from chinhquyenso.core.models import ApiKey, Organisation
 from chinhquyenso.core.services import calendar
 from chinhquyenso.dossiers import timeliness
 from chinhquyenso.dossiers.models import (
     FINAL_STATUSES,
     Channel,
     Dossier,
-    FinishedHandler,
     Pause,
     Status,
     StepRun,
     Timeliness,
 )
-from chinhquyenso.dossiers.permissions import RECEIVE, SUPERVISE, VIEW
+from chinhquyenso.dossiers.permissions import RECEIVE, VIEW
 from chinhquyenso.dossiers.services.deadlines import TZ
 from chinhquyenso.procedures.models import ProcessStep
 
@@ -355,7 +353,7 @@ FILTER_KEYS = (
 PROGRESS_VALUES = ("in_time", "overdue", "awaiting_supplement")
 
 
-def _start_of(day: date) -> datetime:
+def start_of(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=TZ)
 
 
@@ -370,7 +368,7 @@ def _vn_day(day: date) -> str:
     return f"{day.day:02d}/{day.month:02d}/{day.year:04d}"  # strftime does not pad year 1
 
 
-def _day(value, key: str) -> date:
+def local_day(value, key: str) -> date:
     """A local day from a date, an aware datetime or an ISO string; ValidationFailed
     `invalid_filter` for anything else or a day outside FIRST_DAY..LAST_DAY."""
     try:
@@ -381,7 +379,7 @@ def _day(value, key: str) -> date:
         else:
             day = date.fromisoformat(str(value))
     except (ValueError, OverflowError):
-        raise _bad(key, value) from None
+        raise bad_filter(key, value) from None
     if not FIRST_DAY <= day <= LAST_DAY:
         raise ValidationFailed(
             f"Ngày lọc {_vn_day(day)} nằm ngoài khoảng cho phép: chỉ lọc theo ngày từ "
@@ -400,7 +398,7 @@ def _int(value, key: str) -> int:
         return value
     if isinstance(value, str) and _ID.fullmatch(value.strip()):
         return int(value)
-    raise _bad(key, value)
+    raise bad_filter(key, value)
 
 
 # The filters as the list page names them (the message says which one is wrong).
@@ -421,7 +419,7 @@ FILTER_LABELS = {
 }
 
 
-def _bad(key, value) -> ValidationFailed:
+def bad_filter(key, value) -> ValidationFailed:
     label = FILTER_LABELS.get(key, key)
     return ValidationFailed(
         f"Giá trị lọc không hợp lệ: “{label}” = {value}.",
@@ -484,7 +482,7 @@ def filter_q(filters: dict, *, now: datetime | None = None) -> Q:
     unknown = set(filters) - set(FILTER_KEYS)
     if unknown:
         key = sorted(unknown)[0]
-        raise _bad(key, filters[key])
+        raise bad_filter(key, filters[key])
     for key, value in filters.items():
         if value in (None, ""):
             continue
@@ -493,17 +491,17 @@ def filter_q(filters: dict, *, now: datetime | None = None) -> Q:
             if not isinstance(org, Organisation):
                 org = Organisation.objects.filter(pk=_int(value, key)).first()
                 if org is None:
-                    raise _bad(key, value)
+                    raise bad_filter(key, value)
             q &= organisation_q(org)
         elif key == "status":
             status = _int(value, key)
             if status not in Status.values:
-                raise _bad(key, value)
+                raise bad_filter(key, value)
             q &= Q(status=status)
         elif key == "channel":
             channel = _int(value, key)
             if channel not in Channel.values:
-                raise _bad(key, value)
+                raise bad_filter(key, value)
             q &= Q(channel=channel)
         elif key == "procedure":
             q &= Q(procedure_id=_int(value, key))
@@ -519,19 +517,19 @@ def filter_q(filters: dict, *, now: datetime | None = None) -> Q:
             elif value == "overdue":
                 q &= Q(status__in=IN_PROGRESS) & timeliness.overdue_q(now)
             else:
-                raise _bad(key, value)
+                raise bad_filter(key, value)
         elif key == "timeliness":
             if value not in Timeliness.values:
-                raise _bad(key, value)
+                raise bad_filter(key, value)
             q &= Q(finished_at__isnull=False, timeliness=value)
         elif key == "received_from":
-            q &= Q(received_at__gte=_start_of(_day(value, key)))
+            q &= Q(received_at__gte=start_of(local_day(value, key)))
         elif key == "received_to":
-            q &= Q(received_at__lt=_start_of(_day(value, key) + timedelta(days=1)))
+            q &= Q(received_at__lt=start_of(local_day(value, key) + timedelta(days=1)))
         elif key == "finished_from":
-            q &= Q(finished_at__gte=_start_of(_day(value, key)))
+            q &= Q(finished_at__gte=start_of(local_day(value, key)))
         elif key == "finished_to":
-            q &= Q(finished_at__lt=_start_of(_day(value, key) + timedelta(days=1)))
+            q &= Q(finished_at__lt=start_of(local_day(value, key) + timedelta(days=1)))
     return q
 
 
@@ -550,220 +548,10 @@ def filtered_dossiers(user, filters: dict, *, now: datetime | None = None) -> Qu
         if not isinstance(org, Organisation):
             org = Organisation.objects.filter(pk=_int(value, "organisation")).first()
             if org is None:
-                raise _bad("organisation", value)
+                raise bad_filter("organisation", value)
         filters["organisation"] = org
         if permissions.can(user, VIEW, org):
             qs = Dossier.objects.all()
     if qs is None:
         qs = dossiers_visible_to(user)
     return _list(qs).filter(filter_q(filters, now=now)).order_by("-received_at", "-id")
-
-
-# --- Supervision -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Figure:
-    value: int
-    # The `filter_q` vocabulary listing exactly these dossiers (ids and ISO dates).
-    filters: dict
-
-
-@dataclass
-class Supervision:
-    organisation: Organisation
-    period: tuple[date, date]
-    today: date
-    received_today: dict[str, Figure] = field(default_factory=dict)  # "total", channel values
-    received_period: dict[str, Figure] = field(default_factory=dict)
-    in_progress: dict[str, Figure] = field(default_factory=dict)  # in_time, overdue
-    awaiting_supplement: Figure | None = None
-    finished: dict[str, Figure] = field(default_factory=dict)  # early, on_time, late
-    by_procedure: list[dict] = field(default_factory=list)
-    by_official: list[dict] = field(default_factory=list)
-
-
-def _period(period, today: date) -> tuple[date, date]:
-    if period is None:
-        return today.replace(day=1), today
-    start, end = period
-    start, end = _day(start, "period"), _day(end, "period")
-    if end < start or (end - start).days > 366 * 5:
-        raise _bad("period", f"{start}..{end}")
-    return start, end
-
-
-def supervision_counts(
-    user, organisation: Organisation, period=None, *, now: datetime | None = None
-) -> Supervision:
-    """The leader's figures for `organisation` (and its subtree): received today and in the
-    period (default: this month) by channel, in progress in time / late, awaiting supplement,
-    finished in the period early / on time / late, by procedure and by official.
-
-    Five queries whatever the number of dossiers: the subtree's ids, every figure grouped by
-    procedure, in progress by handler, finished by official, the officials' names. Requires
-    "dossier.supervise" on the organisation.
-    """
-    permissions.require(user, SUPERVISE, organisation)
-    now = now or timezone.now()
-    today = now.astimezone(TZ).date()
-    start, end = _period(period, today)
-    org = {"organisation": organisation.pk}
-    day_f = {"received_from": today.isoformat(), "received_to": today.isoformat()}
-    period_received = {"received_from": start.isoformat(), "received_to": end.isoformat()}
-    period_finished = {"finished_from": start.isoformat(), "finished_to": end.isoformat()}
-
-    figures: dict[str, dict] = {}
-
-    def spec(name: str, filters: dict) -> None:
-        figures[name] = {**org, **filters}
-
-    spec("today:total", day_f)
-    spec("period:total", period_received)
-    for channel in Channel:
-        spec(f"today:{channel.value}", {**day_f, "channel": channel.value})
-        spec(f"period:{channel.value}", {**period_received, "channel": channel.value})
-    spec("progress:in_time", {"progress": "in_time"})
-    spec("progress:overdue", {"progress": "overdue"})
-    spec("supplement", {"progress": "awaiting_supplement"})
-    for state in Timeliness:
-        spec(f"finished:{state.value}", {**period_finished, "timeliness": state.value})
-
-    subtree, everything = subtree_or_everything(organisation)
-    # The whole tree (a province's own installation): no organisation filter at all, which is
-    # the same set and lets the planner estimate the period's rows right.
-    in_scope = Q() if everything else organisation_q(organisation, subtree)
-    base = Dossier.objects.filter(in_scope)
-    # Every figure of the aggregate (by procedure) query counts only dossiers received or
-    # finished since the earliest day shown, or still running: narrowing to that set changes no
-    # figure and lets the received_at / finished_at / status indexes skip the old finished ones.
-    since = _start_of(min(start, today))
-    narrowed = base.filter(
-        Q(received_at__gte=since) | Q(finished_at__gte=since) | Q(status__in=NON_FINAL_STATUSES)
-    )
-
-    def local_filters(f: dict) -> dict:
-        return {k: v for k, v in f.items() if k != "organisation"}
-
-    # One grouped query: every figure per procedure (and version, for its name); the totals are
-    # the sums of the groups (each dossier is in exactly one group). Unordered in SQL (the few
-    # groups are sorted here), so the database need not sort every row by procedure name.
-    counts = {
-        name.replace(":", "__"): Count("id", filter=filter_q(local_filters(f), now=now))
-        for name, f in figures.items()
-    }
-    rows = list(
-        narrowed.values(
-            "procedure_id",
-            "procedure_version_id",
-            "procedure__national_code",
-            "procedure_version__name",
-        )
-        .annotate(**counts)
-        .order_by()
-    )
-    totals = {key: sum(row[key] for row in rows) for key in counts}
-
-    def fig(name: str, extra: dict | None = None) -> Figure:
-        return Figure(totals[name.replace(":", "__")], {**figures[name], **(extra or {})})
-
-    result = Supervision(organisation=organisation, period=(start, end), today=today)
-    result.received_today = {"total": fig("today:total")} | {
-        str(ch.value): fig(f"today:{ch.value}") for ch in Channel
-    }
-    result.received_period = {"total": fig("period:total")} | {
-        str(ch.value): fig(f"period:{ch.value}") for ch in Channel
-    }
-    result.in_progress = {"in_time": fig("progress:in_time"), "overdue": fig("progress:overdue")}
-    result.awaiting_supplement = fig("supplement")
-    result.finished = {s.value: fig(f"finished:{s.value}") for s in Timeliness}
-
-    # By procedure: the same rows, merged per procedure (named after its first version by
-    # code and name, as listed).
-    group = {
-        "received": "period:total",
-        "in_time": "progress:in_time",
-        "overdue": "progress:overdue",
-        "supplement": "supplement",
-        "early": "finished:early",
-        "on_time": "finished:on_time",
-        "late": "finished:late",
-    }
-    by_procedure: dict[int, dict] = {}
-    rows.sort(key=lambda r: (r["procedure__national_code"], r["procedure_version__name"]))
-    for row in rows:
-        pid = row["procedure_id"]
-        entry = by_procedure.setdefault(
-            pid,
-            {
-                "procedure_id": pid,
-                "code": row["procedure__national_code"],
-                "name": row["procedure_version__name"],
-                **{
-                    key: Figure(0, {**figures[name], "procedure": pid})
-                    for key, name in group.items()
-                },
-            },
-        )
-        for key, name in group.items():
-            value = row[name.replace(":", "__")]
-            entry[key] = Figure(entry[key].value + value, entry[key].filters)
-    result.by_procedure = [e for e in by_procedure.values() if any(e[k].value for k in group)]
-
-    # By official: in progress by current handler; finished in the period by whoever handled a
-    # step of the dossier. Two grouped queries by user id, then the names in one query.
-    officials: dict[int, dict] = {}
-
-    def official(uid) -> dict:
-        return officials.setdefault(
-            uid,
-            {
-                "user_id": uid,
-                "name": "",
-                "in_time": Figure(0, {**figures["progress:in_time"], "handler": uid}),
-                "overdue": Figure(0, {**figures["progress:overdue"], "handler": uid}),
-                **{
-                    s.value: Figure(0, {**figures[f"finished:{s.value}"], "handled_by": uid})
-                    for s in Timeliness
-                },
-            },
-        )
-
-    for row in (
-        base.filter(current_handler__isnull=False, status__in=IN_PROGRESS)
-        .values("current_handler_id")
-        .annotate(
-            n_in_time=Count("id", filter=timeliness.in_time_q(now)),
-            n_overdue=Count("id", filter=timeliness.overdue_q(now)),
-        )
-        .order_by()
-    ):
-        entry = official(row["current_handler_id"])
-        entry["in_time"] = Figure(row["n_in_time"], entry["in_time"].filters)
-        entry["overdue"] = Figure(row["n_overdue"], entry["overdue"].filters)
-    # Finished by official: a grouped scan of the write-side summary (one row per finished
-    # dossier and official who handled one of its steps, with the dossier's end instant, on-time
-    # result and organisation columns), so no join with the step runs and no DISTINCT. The
-    # same dossiers as the click-through (`handled_by`: any step run of the dossier).
-    finished_by_official = FinishedHandler.objects.filter(
-        Q() if everything else organisation_q(organisation, subtree),
-        finished_at__gte=_start_of(start),
-        finished_at__lt=_start_of(end + timedelta(days=1)),
-    )
-    for row in (
-        finished_by_official.values("handler_id")
-        .annotate(
-            **{f"n_{s.value}": Count("timeliness", filter=Q(timeliness=s)) for s in Timeliness}
-        )
-        .order_by()
-    ):
-        entry = official(row["handler_id"])
-        for s in Timeliness:
-            entry[s.value] = Figure(row[f"n_{s.value}"], entry[s.value].filters)
-    if officials:
-        for uid, full_name, username in User.objects.filter(pk__in=list(officials)).values_list(
-            "id", "full_name", "username"
-        ):
-            officials[uid]["name"] = full_name or username
-    result.by_official = sorted(officials.values(), key=lambda e: (e["name"] or "").lower())
-    return result

@@ -12,7 +12,7 @@ from ninja.errors import HttpError
 from chinhquyenso.apiauth import AUTH, session_auth
 from chinhquyenso.core.errors import PermissionDenied
 from chinhquyenso.core.models import ApiKey
-from chinhquyenso.dossiers import queries, services
+from chinhquyenso.dossiers import queries, services, supervision_queries
 from chinhquyenso.dossiers.api._router import router
 from chinhquyenso.dossiers.api.access import (
     any_organisation,
@@ -96,7 +96,7 @@ def supervision(
 ):
     org = organisation_for(request, organisation)
     period = (period_from, period_to) if period_from and period_to else None
-    result = queries.supervision_counts(request.auth, org, period)
+    result = supervision_queries.supervision_counts(request.auth, org, period)
     return {
         "organisation": ref(org),
         "period_from": result.period[0],

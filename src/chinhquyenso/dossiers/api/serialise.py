@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from chinhquyenso.dossiers import queries, services, timeliness
+from chinhquyenso.dossiers import queries, services, supervision_queries, timeliness
 from chinhquyenso.dossiers.events import label_for
 from chinhquyenso.dossiers.models import (
     Dossier,
@@ -195,7 +195,7 @@ def detail(d: Dossier, *, personal: bool) -> dict:
 
 
 def figures(value):
-    if isinstance(value, queries.Figure):
+    if isinstance(value, supervision_queries.Figure):
         return {"value": value.value, "filters": value.filters}
     if isinstance(value, dict):
         return {k: figures(v) for k, v in value.items()}

@@ -16,7 +16,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from chinhquyenso.core import errors, permissions
-from chinhquyenso.dossiers import privacy, queries, rating_queries, register_xlsx, timeliness
+from chinhquyenso.dossiers import (
+    privacy,
+    queries,
+    rating_queries,
+    register_xlsx,
+    supervision_queries,
+    timeliness,
+)
 from chinhquyenso.dossiers.forms import PeriodForm
 from chinhquyenso.dossiers.models import Channel, Status, Timeliness
 from chinhquyenso.dossiers.permissions import SUPERVISE
@@ -178,8 +185,8 @@ def _figures(s) -> dict:
     }
 
 
-# The longest period of the figures and of the register: `queries.supervision_counts` and
-# `register_xlsx.build_register` refuse longer ones (366 × 5 days in both).
+# The longest period of the figures and of the register: `supervision_counts`
+# (supervision_queries.py) and `register_xlsx.build_register` refuse longer ones (366 × 5 days).
 MAX_PERIOD_DAYS = register_xlsx.MAX_DAYS
 
 
@@ -220,7 +227,7 @@ def supervision(request):
             period = wanted
         else:
             status = 400
-    counts = queries.supervision_counts(request.user, org, period)
+    counts = supervision_queries.supervision_counts(request.user, org, period)
     ratings = rating_queries.rating_summary(request.user, org)
     figures = _figures(counts)
     return render(
