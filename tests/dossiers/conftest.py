@@ -343,3 +343,37 @@ def scan(desk_officer):
     return file_service.store_file(
         actor=desk_officer, uploaded=pdf_bytes(), purpose="scan", name="giay-chung-sinh.pdf"
     )
+
+
+def snapshot(d) -> tuple:
+    """What a refused action must leave as it was: the dossier's state, its history, step
+    runs, pauses, and the audit trail."""
+    from chinhquyenso.core.models import AuditEntry
+    from chinhquyenso.dossiers.models import Dossier, DossierEvent, Pause, StepRun
+
+    d = Dossier.objects.get(pk=d.pk)
+    return (
+        d.status,
+        d.revision,
+        d.current_step_id,
+        d.current_handler_id,
+        d.received_at,
+        d.due_at,
+        d.original_due_at,
+        DossierEvent.objects.filter(dossier=d).count(),
+        StepRun.objects.filter(dossier=d).count(),
+        Pause.objects.filter(dossier=d).count(),
+        AuditEntry.objects.count(),
+    )
+
+
+@pytest.fixture
+def submitted(clock, birth, citizen, desk_unit_a):
+    """A birth registration submitted online to Xã A's desk, not yet accepted."""
+    return services.submit_online(
+        actor=citizen,
+        organisation=desk_unit_a,
+        procedure=birth.procedure,
+        applicant={"phone": "0912345678"},
+        documents=checklist(),
+    )

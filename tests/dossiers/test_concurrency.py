@@ -98,21 +98,13 @@ def test_a_second_edit_with_the_same_revision_conflicts(received, desk_officer, 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_parallel_acceptances_of_an_online_submission_one_wins_the_others_are_told_why(
-    clock, birth, citizen, desk_officer, desk_unit_a
+    submitted, desk_officer
 ):
     """Accepting moves the handling organisation (a joined row): those who waited for the
     lock must be told the dossier was already received, not that it does not exist."""
     from chinhquyenso.core.errors import ValidationFailed
-    from tests.dossiers.conftest import checklist
 
     _postgres_only()
-    submitted = services.submit_online(
-        actor=citizen,
-        organisation=desk_unit_a,
-        procedure=birth.procedure,
-        applicant={"phone": "0912345678"},
-        documents=checklist(),
-    )
     results, errors = _run_in_threads(
         8,
         lambda i: services.accept_online_submission(actor=desk_officer, dossier=submitted.pk).code,

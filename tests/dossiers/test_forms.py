@@ -436,9 +436,10 @@ def test_apology_gives_reason_and_new_appointment(dossier, tmp_path):
 # --- Form 05 -----------------------------------------------------------------------------------
 
 
-def test_control_sheet_renders_each_hand_over_with_its_result(
-    dossier, commune_a, unit_a, procedure, responsible, colleague, tmp_path
-):
+def three_hand_overs(dossier, procedure, commune_a, unit_a, responsible, colleague, *, done):
+    """Received by the responsible official at 08:30, handed to the colleague at 09:00, on to the
+    leader's approval at 10:45; `done`: each step's recorded result and the approval finished
+    at 15:10, late (else nothing recorded and the approval not taken yet)."""
     _process, steps = make_process(
         procedure,
         commune_a,
@@ -455,7 +456,7 @@ def test_control_sheet_renders_each_hand_over_with_its_result(
         due_at=vn(2026, 3, 2, 10, 30),
         finished_at=vn(2026, 3, 2, 9, 0),
         handler=responsible,
-        timeliness=Timeliness.EARLY,
+        **({"timeliness": Timeliness.EARLY} if done else {}),
     )
     add_step_run(
         dossier,
@@ -465,16 +466,23 @@ def test_control_sheet_renders_each_hand_over_with_its_result(
         finished_at=vn(2026, 3, 2, 10, 45),
         handler=colleague,
         handed_over_by=responsible,
-        timeliness=Timeliness.ON_TIME,
+        **({"timeliness": Timeliness.ON_TIME} if done else {}),
     )
     add_step_run(
         dossier,
         steps[2],
         started_at=vn(2026, 3, 2, 10, 45),
         due_at=vn(2026, 3, 2, 14, 0),
-        finished_at=vn(2026, 3, 2, 15, 10),
         handed_over_by=colleague,
+        **({"finished_at": vn(2026, 3, 2, 15, 10)} if done else {}),
     )  # no recorded result: graded by timeliness.evaluate_step (finished after its due time)
+    return steps
+
+
+def test_control_sheet_renders_each_hand_over_with_its_result(
+    dossier, commune_a, unit_a, procedure, responsible, colleague, tmp_path
+):
+    three_hand_overs(dossier, procedure, commune_a, unit_a, responsible, colleague, done=True)
     pdf = forms_pdf.render_form(dossier=dossier, purpose=FormPurpose.CONTROL_SHEET)
     text = pdf_text(pdf, tmp_path)
     for expected in (
@@ -545,32 +553,9 @@ def test_control_sheet_prints_when_the_receiver_received_the_dossier(
     formsets.ensure_form_sets()
     if form_set != "tt01-2018":
         formsets.activate_form_set(actor=province_admin, code=form_set)
-    _process, steps = make_process(
-        procedure,
-        commune_a,
-        [
-            (commune_a, "Tiếp nhận hồ sơ", StepKind.RECEIVE),
-            (unit_a, "Thẩm định hồ sơ", StepKind.HANDLE),
-            (commune_a, "Lãnh đạo phê duyệt", StepKind.APPROVE),
-        ],
-    )
-    add_step_run(
-        dossier,
-        steps[0],
-        started_at=vn(2026, 3, 2, 8, 30),
-        due_at=vn(2026, 3, 2, 10, 30),
-        finished_at=vn(2026, 3, 2, 9, 0),
-        handler=responsible,
-    )
-    add_step_run(
-        dossier,
-        steps[1],
-        started_at=vn(2026, 3, 2, 9, 0),
-        due_at=vn(2026, 3, 2, 11, 0),
-        finished_at=vn(2026, 3, 2, 10, 45),
-        handler=colleague,
-        handed_over_by=responsible,
-    )
+    steps = three_hand_overs(
+        dossier, procedure, commune_a, unit_a, responsible, colleague, done=False
+    )  # nobody has taken the approval yet
     DossierEvent.objects.create(
         dossier=dossier,
         at=vn(2026, 3, 2, 9, 20),
@@ -581,13 +566,6 @@ def test_control_sheet_prints_when_the_receiver_received_the_dossier(
         from_step=steps[1],
         to_step=steps[1],
     )
-    add_step_run(
-        dossier,
-        steps[2],
-        started_at=vn(2026, 3, 2, 10, 45),
-        due_at=vn(2026, 3, 2, 14, 0),
-        handed_over_by=colleague,
-    )  # nobody has taken the approval yet
     text = pdf_text(
         forms_pdf.render_form(dossier=dossier, purpose=FormPurpose.CONTROL_SHEET), tmp_path
     )

@@ -393,17 +393,6 @@ def test_processing_time_units(
 # --- Online submission, acceptance, refusal ---------------------------------------------------
 
 
-@pytest.fixture
-def submitted(clock, birth, citizen, desk_unit_a):
-    return services.submit_online(
-        actor=citizen,
-        organisation=desk_unit_a,
-        procedure=birth.procedure,
-        applicant={"phone": "0912345678"},
-        documents=checklist(),
-    )
-
-
 def test_online_submission_then_acceptance(submitted, clock, citizen, desk_officer):
     assert submitted.status == Status.SUBMITTED
     assert submitted.applicant == citizen

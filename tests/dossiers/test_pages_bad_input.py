@@ -5,43 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from chinhquyenso.core.models import AuditEntry
-from chinhquyenso.dossiers import services
-from chinhquyenso.dossiers.models import Dossier, DossierEvent, StepRun
+from chinhquyenso.dossiers.models import Dossier
 from tests.conftest import sign_in
-from tests.dossiers.conftest import checklist
+from tests.dossiers.conftest import snapshot
 
 pytestmark = pytest.mark.django_db
-
-
-def snapshot(d: Dossier):
-    d.refresh_from_db()
-    return (
-        d.status,
-        d.revision,
-        d.current_step_id,
-        d.received_at,
-        DossierEvent.objects.filter(dossier=d).count(),
-        StepRun.objects.filter(dossier=d).count(),
-        AuditEntry.objects.count(),
-    )
 
 
 def act(client, d: Dossier, action: str, **fields):
     data = {f"{action}-expected_revision": d.revision}
     data.update({f"{action}-{k}": v for k, v in fields.items()})
     return client.post(f"/ho-so/{d.code}/thao-tac/{action}/", data)
-
-
-@pytest.fixture
-def submitted(clock, birth, citizen, desk_unit_a):
-    return services.submit_online(
-        actor=citizen,
-        organisation=desk_unit_a,
-        procedure=birth.procedure,
-        applicant={"phone": "0912345678"},
-        documents=checklist(),
-    )
 
 
 def test_a_second_acceptance_on_the_page_is_refused_and_changes_nothing(

@@ -15,32 +15,15 @@ from chinhquyenso.dossiers import services, timeliness
 from chinhquyenso.dossiers.models import (
     FINAL_STATUSES,
     Dossier,
-    DossierEvent,
-    Pause,
     ResultDelivery,
     Status,
     StepRun,
 )
 from chinhquyenso.dossiers.services import _common
 from chinhquyenso.procedures.models import StepKind
-from tests.dossiers.conftest import local, receive
+from tests.dossiers.conftest import local, receive, snapshot
 
 pytestmark = pytest.mark.django_db
-
-
-def snapshot(d: Dossier) -> tuple:
-    d = Dossier.objects.get(pk=d.pk)
-    return (
-        d.status,
-        d.revision,
-        d.current_step_id,
-        d.current_handler_id,
-        d.due_at,
-        d.original_due_at,
-        DossierEvent.objects.filter(dossier=d).count(),
-        StepRun.objects.filter(dossier=d).count(),
-        Pause.objects.filter(dossier=d).count(),
-    )
 
 
 def test_the_full_life_of_a_birth_registration(

@@ -4,6 +4,7 @@ QR code on the receipt opens. Thin: rate limit -> public.lookup -> template."""
 from __future__ import annotations
 
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from chinhquyenso.core import errors
@@ -67,6 +68,39 @@ def dossier_page(request, code: str):
     return render(request, "dossiers/public/dossier.html", {"dossier": found, "query": code})
 
 
+def kiosk_page(request, *, code, organisation_name, done, ratable, rate, again):
+    """The satisfaction form (the desk's kiosk and the rating link): only the dossier's code and
+    the desk are shown. `rate(level=, criteria=, comment=)` records the rating through the
+    service; `again` is where a recorded rating redirects (the thanks)."""
+    form = f.KioskForm(request.POST or None)
+    error, status = "", 200
+    if request.method == "POST" and not done:
+        if form.is_valid():
+            try:
+                rate(
+                    level=form.cleaned_data["level"],
+                    criteria=form.criteria(),
+                    comment=form.cleaned_data["comment"],
+                )
+            except errors.DomainError as exc:
+                error, status = exc.message, 400
+            else:
+                return redirect(again)
+        else:
+            error, status = form.error_text(), 400  # what is wrong: the level, the comment…
+    elif not ratable and not done:
+        error = "Hồ sơ chưa có kết quả nên chưa thể đánh giá."
+    context = {
+        "code": code,
+        "organisation_name": organisation_name,
+        "form": form,
+        "done": done,
+        "error": error,
+        "levels": KIOSK_LEVELS,
+    }
+    return render(request, "dossiers/kiosk.html", context, status=status)
+
+
 @require_http_methods(["GET", "POST"])
 def rating_link(request, token: str):
     """The satisfaction form opened from the rating link's QR code, on the desk's tablet or the
@@ -76,35 +110,12 @@ def rating_link(request, token: str):
     except errors.NotFound as exc:
         context = {"status": 404, "title": "Không mở được trang đánh giá", "message": exc.message}
         return render(request, "error.html", context, status=404)
-    form = f.KioskForm(request.POST or None)
-    error, status = "", 200
-    if request.method == "POST" and not target.rated:
-        if form.is_valid():
-            try:
-                rating_service.rate_with_link(
-                    token=token,
-                    level=form.cleaned_data["level"],
-                    criteria=form.criteria(),
-                    comment=form.cleaned_data["comment"],
-                )
-            except errors.DomainError as exc:
-                error, status = exc.message, 400
-            else:
-                return redirect("public:rating_link", token=token)
-        else:
-            error, status = form.error_text(), 400
-    elif not target.ratable and not target.rated:
-        error = "Hồ sơ chưa có kết quả nên chưa thể đánh giá."
-    return render(
+    return kiosk_page(
         request,
-        "dossiers/kiosk.html",
-        {
-            "code": target.code,
-            "organisation_name": target.organisation_name,
-            "form": form,
-            "done": target.rated,
-            "error": error,
-            "levels": KIOSK_LEVELS,
-        },
-        status=status,
+        code=target.code,
+        organisation_name=target.organisation_name,
+        done=target.rated,
+        ratable=target.ratable,
+        rate=lambda **rating: rating_service.rate_with_link(token=token, **rating),
+        again=reverse("public:rating_link", args=[token]),
     )

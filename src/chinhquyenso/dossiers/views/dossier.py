@@ -18,7 +18,16 @@ from django.views.decorators.http import require_GET, require_POST
 from chinhquyenso.core import errors, permissions
 from chinhquyenso.core.models import Organisation, Position, User
 from chinhquyenso.core.services import files as file_service
-from chinhquyenso.dossiers import events, forms_pdf, formsets, queries, services, tasks, timeliness
+from chinhquyenso.dossiers import (
+    events,
+    forms_pdf,
+    formsets,
+    queries,
+    services,
+    tasks,
+    timeliness,
+    views_public,
+)
 from chinhquyenso.dossiers import forms as f
 from chinhquyenso.dossiers.models import (
     Dossier,
@@ -520,44 +529,14 @@ def kiosk(request, code: str):
         or permissions.can(request.user, RETURN, d.receiving_organisation)
     ):
         raise PermissionDenied
-    done = Rating.objects.filter(dossier=d).exists()
-    form = f.KioskForm(request.POST or None)
-    error = ""
-    status = 200
-    if request.method == "POST" and not done:
-        if form.is_valid():
-            try:
-                services.rate_dossier(
-                    dossier=d,
-                    level=form.cleaned_data["level"],
-                    criteria=form.criteria(),
-                    comment=form.cleaned_data["comment"],
-                    actor=request.user,
-                )
-            except errors.DomainError as exc:
-                error, status = exc.message, 400
-            else:
-                return redirect("dossiers:kiosk", code=d.code)
-        else:
-            error, status = form.error_text(), 400  # what is wrong: the level, the comment…
-    elif d.status not in rating_service.RATABLE:
-        error = "Hồ sơ chưa có kết quả nên chưa thể đánh giá."
-    return render(
+    return views_public.kiosk_page(
         request,
-        "dossiers/kiosk.html",
-        {
-            "code": d.code,
-            "organisation_name": d.receiving_organisation.name,
-            "form": form,
-            "done": done,
-            "error": error,
-            "levels": [
-                (SatisfactionLevel.VERY_SATISFIED, "success", "★★★"),
-                (SatisfactionLevel.SATISFIED, "primary", "★★☆"),
-                (SatisfactionLevel.DISSATISFIED, "danger", "★☆☆"),
-            ],
-        },
-        status=status,
+        code=d.code,
+        organisation_name=d.receiving_organisation.name,
+        done=Rating.objects.filter(dossier=d).exists(),
+        ratable=d.status in rating_service.RATABLE,
+        rate=lambda **rating: services.rate_dossier(dossier=d, actor=request.user, **rating),
+        again=reverse("dossiers:kiosk", args=[d.code]),
     )
 
 
