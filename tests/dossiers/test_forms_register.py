@@ -219,12 +219,12 @@ def test_bad_periods_are_refused(commune_a):
         register_xlsx.build_register(
             organisation=commune_a, start=date(2026, 3, 31), end=date(2026, 3, 1)
         )
-    assert exc.value.code == "register_period_invalid"
+    assert exc.value.code == "period_reversed"
     with pytest.raises(ValidationFailed) as exc:
         register_xlsx.build_register(
             organisation=commune_a, start=date(2010, 1, 1), end=date(2026, 1, 1)
         )
-    assert exc.value.code == "register_period_too_long"
+    assert exc.value.code == "period_too_long"
 
 
 # --- The download page ----------------------------------------------------------------------

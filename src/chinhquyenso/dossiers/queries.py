@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from chinhquyenso.core import permissions
 from chinhquyenso.core.errors import NotFound, ValidationFailed
@@ -379,7 +380,7 @@ def local_day(value, key: str) -> date:
         else:
             day = date.fromisoformat(str(value))
     except (ValueError, OverflowError):
-        raise bad_filter(key, value) from None
+        raise _bad(key, value) from None
     if not FIRST_DAY <= day <= LAST_DAY:
         raise ValidationFailed(
             f"Ngày lọc {_vn_day(day)} nằm ngoài khoảng cho phép: chỉ lọc theo ngày từ "
@@ -390,6 +391,27 @@ def local_day(value, key: str) -> date:
     return day
 
 
+# The longest period of the leader's figures and of the register (Form 06).
+MAX_PERIOD_DAYS = 366 * 5
+
+
+def check_period(start: date, end: date) -> None:
+    """ValidationFailed unless [start, end] is a period the figures and the register accept:
+    the end not before the start (`period_reversed`), at most five years (`period_too_long`).
+    The messages say what to correct, in the reader's language."""
+    dates = {"start": f"{start:%d/%m/%Y}", "end": f"{end:%d/%m/%Y}"}
+    if end < start:
+        raise ValidationFailed(
+            gettext("“Từ ngày” (%(start)s) phải trước hoặc trùng “Đến ngày” (%(end)s).") % dates,
+            code="period_reversed",
+        )
+    if (end - start).days > MAX_PERIOD_DAYS:
+        raise ValidationFailed(
+            gettext("Mỗi lần chỉ xem tối đa 5 năm (từ %(start)s đến %(end)s là quá dài).") % dates,
+            code="period_too_long",
+        )
+
+
 _ID = re.compile(r"[0-9]{1,18}")  # ASCII digits that fit a bigint ("²" and "١" are digits too)
 
 
@@ -398,7 +420,7 @@ def _int(value, key: str) -> int:
         return value
     if isinstance(value, str) and _ID.fullmatch(value.strip()):
         return int(value)
-    raise bad_filter(key, value)
+    raise _bad(key, value)
 
 
 # The filters as the list page names them (the message says which one is wrong).
@@ -419,7 +441,7 @@ FILTER_LABELS = {
 }
 
 
-def bad_filter(key, value) -> ValidationFailed:
+def _bad(key, value) -> ValidationFailed:
     label = FILTER_LABELS.get(key, key)
     return ValidationFailed(
         f"Giá trị lọc không hợp lệ: “{label}” = {value}.",
@@ -482,7 +504,7 @@ def filter_q(filters: dict, *, now: datetime | None = None) -> Q:
     unknown = set(filters) - set(FILTER_KEYS)
     if unknown:
         key = sorted(unknown)[0]
-        raise bad_filter(key, filters[key])
+        raise _bad(key, filters[key])
     for key, value in filters.items():
         if value in (None, ""):
             continue
@@ -491,17 +513,17 @@ def filter_q(filters: dict, *, now: datetime | None = None) -> Q:
             if not isinstance(org, Organisation):
                 org = Organisation.objects.filter(pk=_int(value, key)).first()
                 if org is None:
-                    raise bad_filter(key, value)
+                    raise _bad(key, value)
             q &= organisation_q(org)
         elif key == "status":
             status = _int(value, key)
             if status not in Status.values:
-                raise bad_filter(key, value)
+                raise _bad(key, value)
             q &= Q(status=status)
         elif key == "channel":
             channel = _int(value, key)
             if channel not in Channel.values:
-                raise bad_filter(key, value)
+                raise _bad(key, value)
             q &= Q(channel=channel)
         elif key == "procedure":
             q &= Q(procedure_id=_int(value, key))
@@ -517,10 +539,10 @@ def filter_q(filters: dict, *, now: datetime | None = None) -> Q:
             elif value == "overdue":
                 q &= Q(status__in=IN_PROGRESS) & timeliness.overdue_q(now)
             else:
-                raise bad_filter(key, value)
+                raise _bad(key, value)
         elif key == "timeliness":
             if value not in Timeliness.values:
-                raise bad_filter(key, value)
+                raise _bad(key, value)
             q &= Q(finished_at__isnull=False, timeliness=value)
         elif key == "received_from":
             q &= Q(received_at__gte=start_of(local_day(value, key)))
@@ -548,7 +570,7 @@ def filtered_dossiers(user, filters: dict, *, now: datetime | None = None) -> Qu
         if not isinstance(org, Organisation):
             org = Organisation.objects.filter(pk=_int(value, "organisation")).first()
             if org is None:
-                raise bad_filter("organisation", value)
+                raise _bad("organisation", value)
         filters["organisation"] = org
         if permissions.can(user, VIEW, org):
             qs = Dossier.objects.all()

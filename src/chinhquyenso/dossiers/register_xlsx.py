@@ -27,14 +27,12 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from chinhquyenso.core.errors import ValidationFailed
-from chinhquyenso.dossiers import formsets, timeliness
+from chinhquyenso.dossiers import formsets, queries, timeliness
 from chinhquyenso.dossiers.models import Dossier, FormPurpose, Status, StepRun
 from chinhquyenso.procedures.models import StepKind
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DATE_FORMAT = "dd/mm/yyyy"
-MAX_DAYS = 366 * 5
 
 # (heading, width in characters)
 COLUMNS: tuple[tuple[str, int], ...] = (
@@ -65,14 +63,7 @@ def _local_date(value: datetime | None) -> date | None:
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    if end < start:
-        raise ValidationFailed(
-            "Ngày kết thúc phải sau hoặc trùng ngày bắt đầu.", code="register_period_invalid"
-        )
-    if (end - start).days > MAX_DAYS:
-        raise ValidationFailed(
-            "Mỗi lần chỉ xuất sổ cho tối đa 5 năm.", code="register_period_too_long"
-        )
+    queries.check_period(start, end)
     lower = datetime.combine(start, time.min, tzinfo=VN_TZ)
     upper = datetime.combine(end + timedelta(days=1), time.min, tzinfo=VN_TZ)
     return lower, upper

@@ -21,7 +21,7 @@ from chinhquyenso.dossiers.permissions import SUPERVISE
 from chinhquyenso.dossiers.queries import (
     IN_PROGRESS,
     NON_FINAL_STATUSES,
-    bad_filter,
+    check_period,
     filter_q,
     local_day,
     organisation_q,
@@ -57,8 +57,7 @@ def _period(period, today: date) -> tuple[date, date]:
         return today.replace(day=1), today
     start, end = period
     start, end = local_day(start, "period"), local_day(end, "period")
-    if end < start or (end - start).days > 366 * 5:
-        raise bad_filter("period", f"{start}..{end}")
+    check_period(start, end)
     return start, end
 
 

@@ -12,7 +12,6 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from chinhquyenso.core import errors, permissions
@@ -185,24 +184,15 @@ def _figures(s) -> dict:
     }
 
 
-# The longest period of the figures and of the register: `supervision_counts`
-# (supervision_queries.py) and `register_xlsx.build_register` refuse longer ones (366 × 5 days).
-MAX_PERIOD_DAYS = register_xlsx.MAX_DAYS
-
-
 def _check_period(form: PeriodForm, start: date, end: date) -> bool:
-    """Whether the figures and the register accept [start, end] (the end not before the start,
-    at most five years). If not, the reason goes on `form`, so the page says what to correct
-    rather than failing in the query."""
-    dates = {"start": f"{start:%d/%m/%Y}", "end": f"{end:%d/%m/%Y}"}
-    if end < start:
-        message = _("“Từ ngày” (%(start)s) phải trước hoặc trùng “Đến ngày” (%(end)s).")
-    elif (end - start).days > MAX_PERIOD_DAYS:
-        message = _("Mỗi lần chỉ xem tối đa 5 năm (từ %(start)s đến %(end)s là quá dài).")
-    else:
-        return True
-    form.add_error(None, message % dates)
-    return False
+    """Whether the figures and the register accept [start, end] (`queries.check_period`); if
+    not, the reason goes on `form`, so the page says what to correct."""
+    try:
+        queries.check_period(start, end)
+    except errors.ValidationFailed as exc:
+        form.add_error(None, exc.message)
+        return False
+    return True
 
 
 @page(SUPERVISE)
